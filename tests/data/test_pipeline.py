@@ -1,0 +1,83 @@
+"""Tokenisation once, length bucketing, dynamic padding and order restoration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tfkit
+from tfkit.data import pipeline
+from tfkit.errors import ConfigError
+from tfkit.testing import tiny_tokenizer
+
+
+@pytest.fixture
+def varied() -> tfkit.TextDataset:
+    rng = np.random.default_rng(0)
+    words = "good bad film movie plot the a very not".split()
+    texts = [" ".join(rng.choice(words, size=int(n))) for n in rng.integers(1, 40, size=97)]
+    return tfkit.data.from_lists(texts, ["pos", "neg"] * 48 + ["pos"])
+
+
+def test_encode_truncates_and_keeps_lengths(varied):
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=20)
+    assert enc.lengths.max() == 20
+    assert enc.lengths.min() >= 3  # [CLS] word [SEP]
+    assert len(enc.input_ids) == enc.lengths.sum()
+    assert enc.token_type_ids is not None and not enc.token_type_ids.any()
+
+
+def test_encode_pairs_sets_token_types():
+    data = tfkit.data.from_lists(["good film"], ["a"], text_pairs=["bad plot"], task="single_label",
+                                 label_names=("a", "b"))
+    enc = pipeline.encode(data, tiny_tokenizer(), max_length=16)
+    assert enc.token_type_ids.tolist() == [0, 0, 0, 0, 1, 1, 1]
+
+
+def test_encode_rejects_tiny_max_length(varied):
+    with pytest.raises(ConfigError, match="max_length"):
+        pipeline.encode(varied, tiny_tokenizer(), max_length=2)
+
+
+def test_training_batches_are_bucketed_dynamically_padded_and_complete(varied):
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=64)
+    ds = pipeline.training_dataset(enc, varied.targets, batch_size=8, seed=0)
+    seen, widths, steps = [], [], 0
+    for features, targets in ds:
+        ids, mask = features["input_ids"].numpy(), features["attention_mask"].numpy()
+        lengths = mask.sum(axis=1)
+        assert ids.shape[1] == lengths.max(), "each batch is padded to its own longest example"
+        assert (ids[mask == 0] == enc.pad_token_id).all()
+        assert features["token_type_ids"].shape == ids.shape
+        buckets = np.digitize(lengths, pipeline.bucket_boundaries(65))
+        assert len(set(buckets)) == 1, "a batch holds one length bucket"
+        widths.append(ids.shape[1])
+        seen.extend(tuple(row[row != enc.pad_token_id]) for row in ids)
+        steps += 1
+    assert steps == pipeline.train_steps(enc, 8, pipeline.bucket_boundaries(65))
+    expected = sorted(tuple(enc.input_ids[s:s + n]) for s, n in zip(np.r_[0, np.cumsum(enc.lengths)[:-1]], enc.lengths))
+    assert sorted(seen) == expected, "every example appears exactly once per epoch"
+    assert np.mean(widths) < 0.8 * 64
+
+
+def test_training_epochs_reshuffle(varied):
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=64)
+    ds = pipeline.training_dataset(enc, varied.targets, batch_size=8, seed=0)
+    first = [f["input_ids"].numpy().tobytes() for f, _ in ds]
+    second = [f["input_ids"].numpy().tobytes() for f, _ in ds]
+    assert first != second
+
+
+def test_pad_to_bucket_boundary_bounds_shapes(varied):
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=64)
+    ds = pipeline.training_dataset(enc, varied.targets, batch_size=8, seed=0, pad_to_bucket_boundary=True)
+    widths = {f["input_ids"].shape[1] for f, _ in ds}
+    assert widths <= {b - 1 for b in pipeline.bucket_boundaries(64)} | {int(enc.lengths.max())}
+
+
+def test_inference_order_is_restored(varied):
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=64)
+    ds, order = pipeline.inference_dataset(enc, batch_size=16)
+    lengths = np.concatenate([f["attention_mask"].numpy().sum(axis=1) for f in ds])
+    assert (np.diff(lengths) >= 0).all(), "inference batches are length-sorted"
+    np.testing.assert_array_equal(pipeline.restore_order(lengths, order), enc.lengths)

@@ -1,0 +1,80 @@
+"""The saved model directory: contents, identical reloads, atomic writes, overwrite rules."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import tfkit
+from tfkit.errors import CheckpointError, OutputExistsError
+
+
+def test_round_trip_gives_identical_predictions(tiny_classifier, toy_data, tmp_path):
+    tiny_classifier.compile(learning_rate=1e-3, batch_size=16)
+    tiny_classifier.fit(toy_data, epochs=1, verbose=0)
+    path = tiny_classifier.save(tmp_path / "model", metrics={"accuracy": 0.5})
+    names = {p.name for p in path.iterdir()}
+    assert {"config.json", "tf_model.h5", "vocab.txt", "tokenizer_config.json", "labels.txt", "tfkit.json",
+            "README.md"} <= names
+    assert (path / "labels.txt").read_text().split() == list(toy_data.labels)
+    manifest = json.loads((path / "tfkit.json").read_text())
+    assert manifest["classifier"]["labels"] == list(toy_data.labels)
+    assert manifest["training"]["batch_size"] == 16
+    assert manifest["metrics"] == {"accuracy": 0.5}
+    assert manifest["fit"]["epochs"] == 1
+
+    loaded = tfkit.TextClassifier.load(path)
+    assert loaded.config == tiny_classifier.config
+    assert loaded.training_config == tiny_classifier.training_config
+    np.testing.assert_array_equal(loaded.predict_logits(toy_data), tiny_classifier.predict_logits(toy_data))
+
+
+def test_backbone_is_plain_transformers_format(tiny_classifier, tmp_path):
+    from transformers import TFAutoModelForSequenceClassification
+
+    path = tiny_classifier.save(tmp_path / "model")
+    hf = TFAutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=False)
+    assert hf.config.id2label == {0: "neg", 1: "pos"}
+
+
+def test_existing_directory_needs_overwrite(tiny_classifier, tmp_path):
+    path = tiny_classifier.save(tmp_path / "model")
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        tiny_classifier.save(path)
+    tiny_classifier.save(path, overwrite=True)
+    assert (path / "tfkit.json").is_file()
+
+
+def test_failed_save_leaves_nothing_behind(tiny_classifier, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tiny_classifier.tokenizer, "save_pretrained", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        tiny_classifier.save(tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_overwrite_keeps_the_old_model(tiny_classifier, tmp_path, monkeypatch):
+    path = tiny_classifier.save(tmp_path / "model")
+    before = (path / "tf_model.h5").read_bytes()
+    monkeypatch.setattr(tiny_classifier.tokenizer, "save_pretrained", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        tiny_classifier.save(path, overwrite=True)
+    assert (path / "tf_model.h5").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_load_errors(tmp_path, tiny_checkpoint):
+    with pytest.raises(CheckpointError, match="not a tfkit model directory"):
+        tfkit.TextClassifier.load(tiny_checkpoint)
+
+
+def test_load_with_precision_override(tiny_classifier, tmp_path):
+    path = tiny_classifier.save(tmp_path / "model")
+    loaded = tfkit.TextClassifier.load(path, precision="mixed_bfloat16")
+    assert loaded.config.precision.value == "mixed_bfloat16"
+    np.testing.assert_allclose(loaded.predict_logits(["good film"]), tiny_classifier.predict_logits(["good film"]),
+                               atol=0.05)

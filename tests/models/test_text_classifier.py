@@ -1,0 +1,160 @@
+"""TextClassifier on tiny random BERTs: tasks, training defaults, prediction formats, callbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tfkit
+from tfkit._keras import keras, tf
+from tfkit.errors import ConfigError, DataError
+from tfkit.models.optimization import WarmupLinearDecay
+from tfkit.testing import tiny_hf_config, tiny_tokenizer
+
+from tests.conftest import toy_texts
+
+
+def test_learns_separable_toy_data(tiny_classifier, toy_data):
+    tiny_classifier.compile(learning_rate=3e-3)
+    before = tiny_classifier.evaluate(toy_data, verbose=0)
+    tiny_classifier.fit(toy_data, epochs=8, verbose=0)
+    after = tiny_classifier.evaluate(toy_data, verbose=0)
+    assert after["loss"] < before["loss"] - 0.2
+    assert after["accuracy"] >= 0.9
+
+
+def test_predict_formats(tiny_classifier):
+    out = tiny_classifier.predict(["good film", "bad plot"])
+    assert len(out) == 2 and out[0]["label"] in ("neg", "pos")
+    assert sum(out[0]["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert tiny_classifier.predict("good")[0].keys() == {"label", "score", "probabilities"}
+    pairs = tiny_classifier.predict([("good", "film"), ("bad", "plot")])
+    assert len(pairs) == 2
+    with pytest.raises(DataError, match="empty"):
+        tiny_classifier.predict(["ok", "   "])
+
+
+def test_predict_keeps_input_order(tiny_classifier):
+    texts = ["good " * n + "film" for n in (9, 1, 5, 3)]
+    batch = tiny_classifier.predict_logits(texts)
+    single = np.concatenate([tiny_classifier.predict_logits([t]) for t in texts])
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_multi_label_task(tiny_checkpoint):
+    data = tfkit.data.from_lists(["good film", "bad plot", "good plot"] * 8, [["a", "b"], ["b"], ["a"]] * 8)
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, task="multi_label",
+                                               max_length=16, threshold=0.4)
+    clf.compile(learning_rate=1e-3)
+    history = clf.fit(data, validation_data=data, epochs=2, verbose=0)
+    assert {"accuracy", "macro_f1", "val_macro_f1"} <= history.history.keys()
+    out = clf.predict(["good film"])[0]
+    assert set(out) == {"labels", "probabilities"}
+    assert all(out["probabilities"][label] >= 0.4 for label in out["labels"])
+    report = clf.evaluate_report(data)
+    assert "subset_accuracy" in report.metrics and set(report.metrics["confusion_matrices"]) == {"a", "b"}
+
+
+def test_regression_task(tiny_checkpoint):
+    texts, labels = toy_texts(32)
+    values = [1.0 if label == "pos" else -1.0 for label in labels]
+    data = tfkit.data.from_lists(texts, values, task="regression")
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, task="regression", max_length=16)
+    clf.compile(learning_rate=3e-3)
+    history = clf.fit(data, epochs=3, verbose=0)
+    assert {"mae", "rmse"} <= history.history.keys()
+    assert set(clf.predict(["good"])[0]) == {"value"}
+    report = clf.evaluate_report(data)
+    assert {"pearson", "spearman", "mse"} <= report.metrics.keys()
+
+
+def test_auto_compile_uses_adamw_with_warmup_sized_at_fit(tiny_classifier, toy_data):
+    tiny_classifier.compile(learning_rate=1e-3, warmup_ratio=0.25, batch_size=16)
+    tiny_classifier.fit(toy_data, epochs=2, verbose=0)
+    optimizer = tiny_classifier.optimizer
+    assert isinstance(optimizer, keras.optimizers.AdamW)
+    schedule = optimizer.learning_rate
+    assert isinstance(schedule, WarmupLinearDecay)
+    steps = int(optimizer.iterations.numpy())
+    assert schedule.total_steps == steps
+    assert schedule.warmup_steps == round(0.25 * steps)
+    assert float(schedule(steps)) == 0.0
+    assert "LayerNorm" in optimizer._exclude_from_weight_decay_names
+
+
+def test_schedule_round_trips():
+    schedule = WarmupLinearDecay(1e-3, 5, 50)
+    clone = WarmupLinearDecay.from_config(schedule.get_config())
+    assert [float(clone(s)) for s in (0, 5, 30)] == [float(schedule(s)) for s in (0, 5, 30)]
+
+
+def test_freezing_embeddings_and_layers(tiny_checkpoint):
+    full = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"))
+    frozen = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"),
+                                                  freeze_embeddings=True, freeze_layers=1)
+    names = {w.name for w in frozen.trainable_weights}
+    assert not any("embeddings" in n for n in names)
+    assert not any("layer_._0/" in n for n in names)
+    assert any("layer_._1/" in n for n in names)
+    assert len(frozen.trainable_weights) < len(full.trainable_weights)
+    with pytest.raises(ConfigError, match="exceeds"):
+        tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"), freeze_layers=5)
+
+
+def test_mixed_bfloat16_trains_with_float32_variables(tiny_checkpoint, toy_data):
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16,
+                                               precision="mixed_bfloat16")
+    assert clf.backbone.bert.encoder.layer[0].compute_dtype == "bfloat16"
+    assert all(w.dtype == tf.float32 for w in clf.trainable_weights)
+    assert keras.mixed_precision.global_policy().name == "float32", "policy is not left set globally"
+    history = clf.fit(toy_data, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert clf.predict_logits(["good"]).dtype == np.float32
+
+
+def test_jit_compile_trains(tiny_checkpoint, toy_data):
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16,
+                                               jit_compile=True)
+    history = clf.fit(toy_data, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_class_weight_balanced(tiny_checkpoint):
+    data = tfkit.data.from_lists(["good"] * 12 + ["bad"] * 4, ["pos"] * 12 + ["neg"] * 4)
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, max_length=8)
+    history = clf.fit(data, epochs=1, class_weight="balanced", verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    from tfkit.models.text_classifier import _balanced_weights
+
+    assert _balanced_weights(data) == {0: 2.0, 1: pytest.approx(2 / 3)}
+
+
+def test_label_mismatch_is_an_error(tiny_classifier):
+    other = tfkit.data.from_lists(["a", "b"], ["x", "y"])
+    with pytest.raises(DataError, match="differ from the model's"):
+        tiny_classifier.fit(other, epochs=1, verbose=0)
+
+
+def test_tensorboard_logs_loss_metrics_and_learning_rate(tiny_classifier, toy_data, tmp_path):
+    train, val = toy_data.split(0.25)
+    tiny_classifier.fit(train, validation_data=val, epochs=2, output_dir=tmp_path, verbose=0)
+    tags = set()
+    for event_file in (tmp_path / "logs").rglob("events.out.tfevents.*"):
+        for record in tf.compat.v1.train.summary_iterator(str(event_file)):
+            tags.update(v.tag for v in record.summary.value)
+    assert {"epoch_loss", "epoch_accuracy", "epoch_macro_f1", "epoch_learning_rate"} <= tags
+    assert list((tmp_path / "checkpoints").glob("best*")), "best checkpoint written"
+    assert not (tmp_path / "backup").exists() or not any((tmp_path / "backup").iterdir())
+
+
+def test_early_stopping_restores_best(tiny_classifier, toy_data):
+    train, val = toy_data.split(0.25)
+    tiny_classifier.compile(learning_rate=1e-9)
+    history = tiny_classifier.fit(train, validation_data=val, epochs=20, early_stopping_patience=1, verbose=0)
+    assert len(history.epoch) < 20
+
+
+def test_from_hf_config_builds_random_model():
+    config = tfkit.ClassifierConfig(labels=("a", "b", "c"), max_length=16)
+    clf = tfkit.TextClassifier.from_hf_config(tiny_hf_config("bert"), tiny_tokenizer(), config)
+    assert clf.predict_logits(["good film"]).shape == (1, 3)

@@ -1,0 +1,27 @@
+"""tfkit: from a pretrained BERT-family checkpoint and labelled text to a small, fast model.
+
+Examples:
+    >>> import tfkit
+    >>> data = tfkit.data.from_lists(["great film", "dull"], ["pos", "neg"])
+    >>> clf = tfkit.TextClassifier.from_pretrained(tfkit.models.default_checkpoint(),
+    ...                                            labels=data.labels)   # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from tfkit import _keras  # noqa: F401,E402  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+from tfkit import data, errors, evaluation, models  # noqa: E402
+from tfkit.data import TaskType, TextDataset  # noqa: E402
+from tfkit.models import ClassifierConfig, TextClassifier, TrainingConfig  # noqa: E402
+
+__all__ = [
+    "ClassifierConfig",
+    "TaskType",
+    "TextClassifier",
+    "TextDataset",
+    "TrainingConfig",
+    "data",
+    "errors",
+    "evaluation",
+    "models",
+]

@@ -1,0 +1,219 @@
+"""``tfkit`` command line: ``train``, ``evaluate``, ``predict`` and ``demo``.
+
+A thin layer: each command maps its flags to the Python API and prints where
+its outputs went.
+
+Examples:
+    $ tfkit train reviews.csv --text-column review --label-column sentiment --output saved_models/reviews
+    $ tfkit evaluate saved_models/reviews/01_finetune/model dev.csv --label-column sentiment
+    $ tfkit predict saved_models/reviews/01_finetune/model "great film" "dull"
+    $ tfkit demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from tfkit.errors import TfkitError
+
+
+def _data_flags(parser: argparse.ArgumentParser, with_labels: bool = True) -> None:
+    parser.add_argument("--text-column", default="text", help="column holding the text (default: text)")
+    parser.add_argument("--text-pair-column", default=None, help="optional second text column for sentence pairs")
+    if with_labels:
+        parser.add_argument("--label-column", default="label", help="column holding the label (default: label)")
+        parser.add_argument("--label-delimiter", default=None,
+                            help="split string labels on this delimiter (makes the task multi-label)")
+    parser.add_argument("--delimiter", default=None, help="file delimiter if the extension does not tell it")
+
+
+def _train_parser(sub: argparse._SubParsersAction) -> None:
+    from tfkit.pipeline.finetune import FinetuneConfig
+
+    d = FinetuneConfig()
+    p = sub.add_parser("train", help="fine-tune a classifier on a labelled file",
+                       description="Fine-tune a BERT-family checkpoint on a CSV/TSV/JSONL file, evaluate it and "
+                                   "save it to OUTPUT/01_finetune/{model,report,logs}.")
+    p.add_argument("data", help="training data: a .csv, .tsv or .jsonl file")
+    _data_flags(p)
+    p.add_argument("--task", default="auto", choices=["auto", "single_label", "multi_label", "regression"],
+                   help="task type (default: inferred from the labels)")
+    p.add_argument("--validation", default=None, help="validation file; default: hold out --validation-split")
+    p.add_argument("--validation-split", type=float, default=0.1,
+                   help="fraction of the data held out for validation when --validation is not given (default 0.1)")
+    p.add_argument("--output", required=True, help="run folder to write (e.g. saved_models/reviews)")
+    p.add_argument("--checkpoint", default="", help="local Hugging Face checkpoint dir (default: all-MiniLM-L6-v2)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"batch size (default {d.batch_size})")
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                   help=f"peak learning rate after warm-up (default {d.learning_rate})")
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay (default {d.weight_decay})")
+    p.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio,
+                   help=f"fraction of steps for linear warm-up (default {d.warmup_ratio})")
+    p.add_argument("--max-length", type=int, default=d.max_length, help=f"max tokens per example (default {d.max_length})")
+    p.add_argument("--dropout", type=float, default=None, help="override the checkpoint's dropout")
+    p.add_argument("--freeze-embeddings", action="store_true", help="do not train the embedding layer")
+    p.add_argument("--freeze-layers", type=int, default=0, help="do not train the lowest N transformer layers")
+    p.add_argument("--precision", default=d.precision, choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+                   help=f"compute precision (default {d.precision}; mixed_bfloat16 for CPUs with AMX, "
+                        "mixed_float16 for GPUs)")
+    p.add_argument("--xla", action="store_true", help="compile training steps with XLA (jit_compile)")
+    p.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                   help="stop after PATIENCE epochs without validation improvement")
+    p.add_argument("--class-weight", choices=["balanced"], default=None, help="weight classes inversely to frequency")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"seed for splits and shuffling (default {d.seed})")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
+    p.add_argument("--overwrite", action="store_true", help="discard what --output holds for this stage and redo it")
+
+
+def _train(args: argparse.Namespace) -> int:
+    import tfkit
+    from tfkit.pipeline import FinetuneConfig, RunDirectory, finetune
+
+    data = tfkit.data.load(args.data, text=args.text_column, label=args.label_column,
+                           text_pair=args.text_pair_column, task=args.task, label_delimiter=args.label_delimiter,
+                           delimiter=args.delimiter)
+    if args.validation:
+        train = data
+        validation = tfkit.data.load(args.validation, text=args.text_column, label=args.label_column,
+                                     text_pair=args.text_pair_column, task=data.task, labels=data.labels or None,
+                                     label_delimiter=args.label_delimiter, delimiter=args.delimiter)
+    else:
+        train, validation = data.split(args.validation_split, seed=args.seed)
+    config = FinetuneConfig(
+        checkpoint=args.checkpoint, max_length=args.max_length, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
+        dropout=args.dropout, freeze_embeddings=args.freeze_embeddings, freeze_layers=args.freeze_layers,
+        precision=args.precision, jit_compile=args.xla, early_stopping_patience=args.early_stopping,
+        class_weight=args.class_weight, seed=args.seed,
+    )
+    result = finetune(train, validation, config, RunDirectory(args.output), resume=args.resume,
+                      overwrite=args.overwrite)
+    if result.report is not None:
+        print(result.report.summary())
+    print(f"model:       {result.model_dir}")
+    print(f"report:      {result.stage_dir / 'report'}")
+    print(f"tensorboard: tensorboard --logdir {args.output}")
+    return 0
+
+
+def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a saved model on a labelled file",
+                       description="Per-class precision/recall/F1, macro/micro F1 and confusion matrix.")
+    p.add_argument("model", help="a saved tfkit model directory")
+    p.add_argument("data", help="labelled .csv, .tsv or .jsonl file")
+    _data_flags(p)
+    p.add_argument("--output", default=None, help="folder for report.json and confusion_matrix.png")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import tfkit
+
+    clf = tfkit.TextClassifier.load(args.model)
+    data = tfkit.data.load(args.data, text=args.text_column, label=args.label_column,
+                           text_pair=args.text_pair_column, task=clf.config.task,
+                           labels=clf.config.labels or None, label_delimiter=args.label_delimiter,
+                           delimiter=args.delimiter)
+    report = clf.evaluate_report(data, output_dir=args.output, batch_size=args.batch_size)
+    print(report.summary())
+    if args.output:
+        print(f"report: {args.output}")
+    return 0
+
+
+def _predict_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="predict labels for texts or a file",
+                       description="Prints one JSON object per input: label, score and probabilities.")
+    p.add_argument("model", help="a saved tfkit model directory")
+    p.add_argument("texts", nargs="*", help="texts to classify (or use --input)")
+    p.add_argument("--input", default=None, help="a .csv, .tsv or .jsonl file of texts")
+    _data_flags(p, with_labels=False)
+    p.add_argument("--output", default=None, help="write JSON lines here instead of standard output")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import tfkit
+    from tfkit._io import atomic_write_text
+    from tfkit.data.reading import read_table
+
+    clf = tfkit.TextClassifier.load(args.model)
+    texts: list = list(args.texts)
+    if args.input:
+        table = read_table(args.input, delimiter=args.delimiter)
+        column = [str(t) for t in table.column(args.text_column, "text")]
+        texts += list(zip(column, table.column(args.text_pair_column, "text_pair"))) if args.text_pair_column else column
+    if not texts:
+        raise TfkitError("Nothing to predict: give texts as arguments or --input FILE.")
+    lines = [json.dumps({"text": t, **p}) for t, p in zip(texts, clf.predict(texts, batch_size=args.batch_size))]
+    if args.output:
+        atomic_write_text(args.output, "\n".join(lines) + "\n")
+        print(f"predictions: {args.output}")
+    else:
+        print("\n".join(lines))
+    return 0
+
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:
+    from tfkit.pipeline.demo import DemoConfig
+
+    d = DemoConfig()
+    p = sub.add_parser("demo", help="the main job: fine-tune the default MiniLM on BBC News and report",
+                       description="Fine-tune all-MiniLM-L6-v2 on BBC News (80/20 stratified split), evaluate on "
+                                   "the held-out 20 %%, save the model and print a summary.")
+    p.add_argument("--output", default=d.output, help=f"run folder (default {d.output})")
+    p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
+    p.add_argument("--max-length", type=int, default=d.max_length, help=f"tokens per article (default {d.max_length})")
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate, help=f"peak learning rate (default {d.learning_rate})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"batch size (default {d.batch_size})")
+    p.add_argument("--precision", default=d.precision, choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+                   help=f"compute precision (default {d.precision})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"seed of the splits and shuffling (default {d.seed})")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted demo run")
+    p.add_argument("--overwrite", action="store_true", help="redo a finished demo run")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tfkit.pipeline.demo import DemoConfig, run_demo
+
+    config = DemoConfig(output=args.output, epochs=args.epochs, max_length=args.max_length,
+                        learning_rate=args.learning_rate, batch_size=args.batch_size, precision=args.precision,
+                        seed=args.seed)
+    summary = run_demo(config, resume=args.resume, overwrite=args.overwrite)
+    print()
+    print(f"BBC News test accuracy: {summary['test_accuracy']:.4f}  macro-F1: {summary['test_macro_f1']:.4f}  "
+          f"({summary['examples']['test']} held-out articles, {summary['seconds']:.0f} s)")
+    for name, path in summary["outputs"].items():
+        print(f"  {name:17s} {path}")
+    print(f"  {'summary':17s} {summary['outputs']['run']}/summary.json")
+    return 0
+
+
+COMMANDS = {"train": (_train_parser, _train), "evaluate": (_evaluate_parser, _evaluate),
+            "predict": (_predict_parser, _predict), "demo": (_demo_parser, _demo)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfkit", description="Fine-tune, evaluate and run BERT-family text "
+                                                               "classifiers (TensorFlow / Keras 2).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except TfkitError as err:
+        print(f"tfkit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The callbacks every ``fit`` gets, so users need not remember them.
+
+With an ``output_dir``, ``fit`` logs to TensorBoard (loss, metrics, learning
+rate), keeps the best weights, and backs up each epoch so a killed run can
+resume with ``resume=True``. Early stopping watches the validation metric.
+
+Examples:
+    >>> cbs = training_callbacks(None, monitor="val_loss", mode="min", patience=2,
+    ...                          has_validation=True)
+    >>> [type(c).__name__ for c in cbs]
+    ['EarlyStopping']
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tfkit._keras import keras
+from tfkit.errors import OutputExistsError
+
+BACKUP = "backup"
+LOGS = "logs"
+BEST = "checkpoints/best"
+
+
+def prepare_backup(output_dir: str | Path, resume: bool, overwrite: bool) -> Path:
+    """Checks the backup of an interrupted run; resuming from it must be asked for."""
+    backup = Path(output_dir) / BACKUP
+    if backup.exists() and any(backup.iterdir()):
+        if overwrite and not resume:
+            shutil.rmtree(backup)
+        elif not resume:
+            raise OutputExistsError(
+                f"'{output_dir}' holds the backup of an interrupted run. "
+                "Pass resume=True (CLI: --resume) to continue it, or overwrite=True (--overwrite) to start over."
+            )
+    return backup
+
+
+def training_callbacks(
+    output_dir: str | Path | None,
+    monitor: str,
+    mode: str,
+    patience: int | None,
+    has_validation: bool,
+) -> list[keras.callbacks.Callback]:
+    """Backup/restore, TensorBoard, best checkpoint and early stopping, as applicable."""
+    callbacks: list[keras.callbacks.Callback] = []
+    if not has_validation:
+        monitor, mode = "loss", "min"
+    if output_dir is not None:
+        out = Path(output_dir)
+        callbacks.append(keras.callbacks.BackupAndRestore(str(out / BACKUP), delete_checkpoint=True))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / LOGS), update_freq="epoch", profile_batch=0))
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(out / BEST), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True
+            )
+        )
+    if patience is not None and has_validation:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
+        )
+    return callbacks

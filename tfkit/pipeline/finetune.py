@@ -1,0 +1,151 @@
+"""The fine-tune stage: checkpoint + data -> trained, evaluated, saved classifier.
+
+Examples:
+    >>> import tfkit
+    >>> from tfkit.pipeline import FinetuneConfig, RunDirectory, finetune
+    >>> data = tfkit.data.bbc_news()                                  # doctest: +SKIP
+    >>> train, test = data.split(0.2, seed=0)                         # doctest: +SKIP
+    >>> result = finetune(train, test, FinetuneConfig(epochs=2),
+    ...                   RunDirectory("saved_models/bbc"))           # doctest: +SKIP
+    >>> result.report.metrics["accuracy"]                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tfkit.data.dataset import TextDataset
+from tfkit.errors import ConfigError, OutputExistsError
+from tfkit.evaluation.report import EvaluationReport
+from tfkit.models.checkpoint import default_checkpoint
+from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig, _JsonConfig
+from tfkit.models.text_classifier import TextClassifier
+from tfkit.pipeline.run import RunDirectory
+
+STAGE = "finetune"
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneConfig(_JsonConfig):
+    """Everything the fine-tune stage needs; an empty ``checkpoint`` means the default MiniLM.
+
+    Attributes mirror :class:`ClassifierConfig` (model) and
+    :class:`TrainingConfig` (optimiser), plus ``epochs``,
+    ``early_stopping_patience`` and ``class_weight`` (None or ``"balanced"``).
+    """
+
+    checkpoint: str = ""
+    max_length: int = 128
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    dropout: float | None = None
+    freeze_embeddings: bool = False
+    freeze_layers: int = 0
+    precision: str = "auto"
+    jit_compile: bool = False
+    early_stopping_patience: int | None = None
+    class_weight: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"Expected epochs >= 1. Received: epochs={self.epochs}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"Expected class_weight None or 'balanced'. Received: class_weight={self.class_weight!r}.")
+        self.training_config()  # validates the optimiser fields
+
+    def training_config(self) -> TrainingConfig:
+        return TrainingConfig(learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+                              warmup_ratio=self.warmup_ratio, batch_size=self.batch_size, seed=self.seed)
+
+    def model_options(self) -> dict[str, Any]:
+        names = {f.name for f in dataclasses.fields(ClassifierConfig)} - {"labels", "task", "checkpoint"}
+        return {name: getattr(self, name) for name in names if hasattr(self, name)}
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneResult:
+    """What the stage produced."""
+
+    classifier: TextClassifier
+    model_dir: Path
+    report: EvaluationReport | None
+    stage_dir: Path
+
+
+def finetune(
+    train: TextDataset,
+    validation: TextDataset | None,
+    config: FinetuneConfig,
+    run: RunDirectory,
+    evaluation: TextDataset | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    verbose: Any = "auto",
+) -> FinetuneResult:
+    """Fine-tunes, evaluates (on ``evaluation`` or else ``validation``) and saves a classifier.
+
+    A stage that already completed is an error unless ``resume`` (reuse it) or
+    ``overwrite`` (redo it); an interrupted one continues from its per-epoch
+    backup with ``resume``.
+    """
+    stage_dir = run.stage(STAGE)
+    model_dir, report_dir = stage_dir / "model", stage_dir / "report"
+    done = run.finished(STAGE)
+    if done and resume and not overwrite:
+        report_file = report_dir / "report.json"
+        return FinetuneResult(TextClassifier.load(model_dir), model_dir, _read_report(report_file), stage_dir)
+    if stage_dir.exists() and overwrite:
+        shutil.rmtree(stage_dir)
+    elif done:
+        raise OutputExistsError(f"Stage '{stage_dir}' is already complete. Pass resume=True to reuse it or "
+                                "overwrite=True to redo it.")
+    checkpoint = config.checkpoint or str(default_checkpoint())
+    classifier = TextClassifier.from_pretrained(checkpoint, labels=train.labels, task=train.task,
+                                                **config.model_options())
+    tc = config.training_config()
+    classifier.compile(learning_rate=tc.learning_rate, weight_decay=tc.weight_decay,
+                       warmup_ratio=tc.warmup_ratio, batch_size=tc.batch_size)
+    classifier.training_config = tc
+    classifier.fit(train, validation_data=validation, epochs=config.epochs, output_dir=stage_dir,
+                   resume=resume, early_stopping_patience=config.early_stopping_patience,
+                   class_weight=config.class_weight, verbose=verbose)
+    held_out = evaluation if evaluation is not None else validation
+    report = classifier.evaluate_report(held_out, output_dir=report_dir) if held_out is not None else None
+    metrics = _headline(report)
+    classifier.save(model_dir, overwrite=True, metrics=metrics)
+    run.write_stage(
+        STAGE,
+        config=dataclasses.replace(config, checkpoint=checkpoint).to_dict(),
+        metrics={**metrics, "train_examples": len(train),
+                 "train_examples_per_second": classifier.fit_record.get("examples_per_second"),
+                 "train_seconds": classifier.fit_record.get("seconds")},
+        outputs={"model": str(model_dir), "report": str(report_dir), "logs": str(stage_dir / "logs")},
+        parent=None,
+    )
+    return FinetuneResult(classifier, model_dir, report, stage_dir)
+
+
+def _headline(report: EvaluationReport | None) -> dict[str, float]:
+    if report is None:
+        return {}
+    keys = ("accuracy", "macro_f1", "micro_f1", "subset_accuracy", "pearson", "spearman", "mse")
+    return {k: float(report.metrics[k]) for k in keys if k in report.metrics}
+
+
+def _read_report(path: Path) -> EvaluationReport | None:
+    import json
+
+    from tfkit.data.task import TaskType
+
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    task, labels, n = TaskType(data.pop("task")), tuple(data.pop("labels")), data.pop("num_examples")
+    return EvaluationReport(task=task, labels=labels, metrics=data, num_examples=n)

@@ -1,0 +1,107 @@
+"""Tiny random BERT-family checkpoints and tokenizers for fast tests.
+
+Examples:
+    >>> import tempfile
+    >>> from tfkit.testing import write_tiny_checkpoint
+    >>> path = write_tiny_checkpoint(tempfile.mkdtemp(), "bert")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tfkit._keras import keras  # noqa: F401  (Keras 2 before transformers)
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "good great fine nice love best fun happy excellent wonderful bad awful dull boring worst hate poor sad "
+    "terrible weak the a film movie plot actor story it is was not very and but sport music tech money vote "
+    "game team song phone bank market election"
+).split()
+
+# Per-family size arguments for a model with hidden size 8 and 2 layers.
+_SIZES: dict[str, dict[str, Any]] = {
+    "bert": dict(hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16),
+    "roberta": dict(hidden_size=8, num_hidden_layers=2, num_attention_heads=2, intermediate_size=16,
+                    pad_token_id=0, bos_token_id=2, eos_token_id=3, type_vocab_size=1),
+    "electra": dict(hidden_size=8, embedding_size=8, num_hidden_layers=2, num_attention_heads=2,
+                    intermediate_size=16),
+    "albert": dict(hidden_size=8, embedding_size=8, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=16),
+    "distilbert": dict(dim=8, n_layers=2, n_heads=2, hidden_dim=16, pad_token_id=0),
+    "mobilebert": dict(hidden_size=8, embedding_size=8, true_hidden_size=8, intra_bottleneck_size=8,
+                       num_hidden_layers=2, num_attention_heads=2, intermediate_size=16, num_feedforward_networks=1),
+}
+FAMILY_NAMES = tuple(_SIZES)
+
+
+@functools.lru_cache(maxsize=None)
+def _vocab_dir() -> str:
+    folder = tempfile.mkdtemp(prefix="tfkit-tiny-vocab-")
+    Path(folder, "vocab.txt").write_text("\n".join(SPECIALS + WORDS) + "\n", encoding="utf-8")
+    return folder
+
+
+def tiny_tokenizer() -> Any:
+    """A fast WordPiece tokenizer over a ~50-word vocabulary."""
+    from transformers import BertTokenizerFast
+
+    return BertTokenizerFast(vocab_file=os.path.join(_vocab_dir(), "vocab.txt"), do_lower_case=True)
+
+
+def tiny_hf_config(model_type: str = "bert", max_positions: int = 128) -> Any:
+    """A transformers config of ``model_type`` with hidden size 8 and 2 layers."""
+    from transformers import AutoConfig
+
+    vocab = len(SPECIALS) + len(WORDS)
+    return AutoConfig.for_model(model_type, vocab_size=vocab, max_position_embeddings=max_positions,
+                                **_SIZES[model_type])
+
+
+def write_tiny_checkpoint(path: str | os.PathLike, model_type: str = "bert", weights: str = "h5") -> Path:
+    """Writes a random pretrained-style checkpoint (base model, no head) to ``path``.
+
+    Args:
+        model_type: a family in :data:`FAMILY_NAMES`.
+        weights: ``"h5"`` (``tf_model.h5``) or ``"safetensors"`` (PyTorch-named
+            ``model.safetensors``, as checkpoints from the Hub are shipped).
+    """
+    from transformers import TFAutoModel
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    config = tiny_hf_config(model_type)
+    model = TFAutoModel.from_config(config)
+    model.build_in_name_scope()
+    if weights == "h5":
+        model.save_pretrained(str(path), safe_serialization=False)
+    elif weights == "safetensors":
+        config.save_pretrained(str(path))
+        _save_pytorch_style_safetensors(model, path / "model.safetensors")
+    else:
+        raise ValueError(f"weights must be 'h5' or 'safetensors', got {weights!r}")
+    tiny_tokenizer().save_pretrained(str(path))
+    return path
+
+
+def _save_pytorch_style_safetensors(model: Any, file: Path) -> None:
+    from safetensors.numpy import save_file
+    from transformers.modeling_tf_pytorch_utils import convert_tf_weight_name_to_pt_weight_name
+
+    prefix = model.base_model_prefix
+    state: dict[str, np.ndarray] = {}
+    for weight in model.weights:
+        name, transpose = convert_tf_weight_name_to_pt_weight_name(weight.name, tf_weight_shape=weight.shape)
+        if name.startswith(f"{prefix}."):
+            name = name[len(prefix) + 1:]
+        value = weight.numpy()
+        if transpose.name == "SIMPLE":
+            value = value.T
+        state[name] = np.ascontiguousarray(value)
+    save_file(state, str(file))
