@@ -15,9 +15,9 @@ from tests.conftest import toy_texts
 
 
 def test_learns_separable_toy_data(tiny_classifier, toy_data):
-    tiny_classifier.compile(learning_rate=3e-3)
+    tiny_classifier.compile(learning_rate=3e-3, batch_size=8)
     before = tiny_classifier.evaluate(toy_data, verbose=0)
-    tiny_classifier.fit(toy_data, epochs=8, verbose=0)
+    tiny_classifier.fit(toy_data, epochs=10, verbose=0)
     after = tiny_classifier.evaluate(toy_data, verbose=0)
     assert after["loss"] < before["loss"] - 0.2
     assert after["accuracy"] >= 0.9
@@ -73,8 +73,10 @@ def test_auto_compile_uses_adamw_with_warmup_sized_at_fit(tiny_classifier, toy_d
     tiny_classifier.fit(toy_data, epochs=2, verbose=0)
     optimizer = tiny_classifier.optimizer
     assert isinstance(optimizer, keras.optimizers.AdamW)
-    schedule = optimizer.learning_rate
+    schedule = tiny_classifier.lr_schedule
     assert isinstance(schedule, WarmupLinearDecay)
+    # the optimizer applied this schedule: its last learning rate is the schedule at the last step
+    assert float(optimizer.learning_rate) == pytest.approx(float(schedule(optimizer.iterations - 1)))
     steps = int(optimizer.iterations.numpy())
     assert schedule.total_steps == steps
     assert schedule.warmup_steps == round(0.25 * steps)
@@ -96,6 +98,7 @@ def test_freezing_embeddings_and_layers(tiny_checkpoint):
     assert not any("embeddings" in n for n in names)
     assert not any("layer_._0/" in n for n in names)
     assert any("layer_._1/" in n for n in names)
+    assert any("pooler" in n for n in names) and any("classifier" in n for n in names)
     assert len(frozen.trainable_weights) < len(full.trainable_weights)
     with pytest.raises(ConfigError, match="exceeds"):
         tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"), freeze_layers=5)

@@ -35,9 +35,13 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps}
 
 
-def make_optimizer(config: TrainingConfig, total_steps: int) -> keras.optimizers.Optimizer:
+def warmup_schedule(config: TrainingConfig, total_steps: int) -> WarmupLinearDecay:
+    """The learning-rate schedule of ``config`` over ``total_steps``."""
+    return WarmupLinearDecay(config.learning_rate, round(config.warmup_ratio * total_steps), total_steps)
+
+
+def make_optimizer(config: TrainingConfig, schedule: WarmupLinearDecay) -> keras.optimizers.Optimizer:
     """AdamW on a warm-up/decay schedule; LayerNorm and bias weights are not decayed."""
-    schedule = WarmupLinearDecay(config.learning_rate, round(config.warmup_ratio * total_steps), total_steps)
     optimizer = keras.optimizers.AdamW(
         learning_rate=schedule,
         weight_decay=config.weight_decay,

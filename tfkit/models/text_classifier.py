@@ -38,7 +38,7 @@ from tfkit.models.callbacks import prepare_backup, training_callbacks
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
 from tfkit.models.families import family_of
 from tfkit.models.metrics import default_monitor, task_loss, task_metrics
-from tfkit.models.optimization import make_optimizer
+from tfkit.models.optimization import make_optimizer, warmup_schedule
 
 _PREDICT_BATCH = 64
 
@@ -89,7 +89,9 @@ class TextClassifier(keras.Model):
         self.training_config = TrainingConfig()
         self.fit_record: dict[str, Any] = {}
         self._auto_optimizer = False
+        self.lr_schedule: Any = None
         self._compile_kwargs: dict[str, Any] = {}
+        self._input_names = frozenset(backbone.input_signature)
         self._freeze()
         self.built = True  # the backbone is built; this wrapper has no weights of its own
 
@@ -160,6 +162,7 @@ class TextClassifier(keras.Model):
                 block.trainable = False
 
     def call(self, inputs: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
+        inputs = {name: value for name, value in inputs.items() if name in self._input_names}
         return tf.cast(self.backbone(inputs, training=training).logits, tf.float32)
 
     # ---------------------------------------------------------------- training
@@ -198,7 +201,8 @@ class TextClassifier(keras.Model):
             **kwargs,
         )
         if self._auto_optimizer:
-            optimizer = make_optimizer(self.training_config, total_steps=1)
+            self.lr_schedule = warmup_schedule(self.training_config, total_steps=1)
+            optimizer = make_optimizer(self.training_config, self.lr_schedule)
         super().compile(optimizer=optimizer, **self._compile_kwargs)
 
     def fit(
@@ -271,7 +275,8 @@ class TextClassifier(keras.Model):
 
     def compile_optimizer(self, total_steps: int) -> None:
         """Re-creates the auto optimizer with a schedule of ``total_steps``."""
-        super().compile(optimizer=make_optimizer(self.training_config, total_steps), **self._compile_kwargs)
+        self.lr_schedule = warmup_schedule(self.training_config, total_steps)
+        super().compile(optimizer=make_optimizer(self.training_config, self.lr_schedule), **self._compile_kwargs)
 
     def _callbacks(self, output_dir, resume, overwrite, patience, validation_data) -> list:
         if output_dir is not None:
