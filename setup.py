@@ -17,7 +17,7 @@ setup(
         "tokenizers>=0.21",
         "safetensors>=0.4",
         "tensorflow-model-optimization==0.8.1",
-        "keras-tuner==1.4.8",
+        "keras-tuner[bayesian]==1.4.8",
         "tensorboard==2.21.*",
         "ai-edge-litert>=2.0",
         "numpy>=1.26",

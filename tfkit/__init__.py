@@ -14,6 +14,17 @@ from tfkit import data, errors, evaluation, models  # noqa: E402
 from tfkit.data import TaskType, TextDataset  # noqa: E402
 from tfkit.models import ClassifierConfig, TextClassifier, TrainingConfig  # noqa: E402
 
+
+
+def __getattr__(name: str):
+    # Keras Tuner imports Keras 3: load it only when tuning is used.
+    if name == "tune":
+        import tfkit.tuning as tune
+
+        return tune
+    raise AttributeError(f"module 'tfkit' has no attribute {name!r}")
+
+
 __all__ = [
     "ClassifierConfig",
     "TaskType",
@@ -24,4 +35,5 @@ __all__ = [
     "errors",
     "evaluation",
     "models",
+    "tune",
 ]

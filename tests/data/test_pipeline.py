@@ -54,7 +54,7 @@ def test_training_batches_are_bucketed_dynamically_padded_and_complete(varied):
         widths.append(ids.shape[1])
         seen.extend(tuple(row[row != enc.pad_token_id]) for row in ids)
         steps += 1
-    assert steps == pipeline.train_steps(enc, 8, pipeline.bucket_boundaries(65))
+    assert steps == pipeline.train_steps(enc, [8] * 12, pipeline.bucket_boundaries(65))
     expected = sorted(tuple(enc.input_ids[s:s + n]) for s, n in zip(np.r_[0, np.cumsum(enc.lengths)[:-1]], enc.lengths))
     assert sorted(seen) == expected, "every example appears exactly once per epoch"
     assert np.mean(widths) < 0.8 * 64
@@ -81,3 +81,17 @@ def test_inference_order_is_restored(varied):
     lengths = np.concatenate([f["attention_mask"].numpy().sum(axis=1) for f in ds])
     assert (np.diff(lengths) >= 0).all(), "inference batches are length-sorted"
     np.testing.assert_array_equal(pipeline.restore_order(lengths, order), enc.lengths)
+
+
+def test_token_budget_batches(varied):
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=64)
+    ds = pipeline.training_dataset(enc, varied.targets, batch_size=8, seed=0, batch_tokens=128)
+    sizes, total = {}, 0
+    for features, _ in ds:
+        width, count = features["input_ids"].shape[1], features["input_ids"].shape[0]
+        assert count * width <= 128 + width, "a batch holds about batch_tokens padded tokens"
+        sizes.setdefault(width, []).append(count)
+        total += count
+    assert total == len(varied)
+    short, long = min(sizes), max(sizes)
+    assert max(sizes[short]) > max(sizes[long]), "short sentences come in bigger batches"

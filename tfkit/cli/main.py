@@ -30,6 +30,14 @@ def _data_flags(parser: argparse.ArgumentParser, with_labels: bool = True) -> No
     parser.add_argument("--delimiter", default=None, help="file delimiter if the extension does not tell it")
 
 
+def _load(args: argparse.Namespace, path: str, **options):
+    """Loads a labelled file with the column flags of ``args``."""
+    import tfkit
+
+    return tfkit.data.load(path, text=args.text_column, label=args.label_column, text_pair=args.text_pair_column,
+                           label_delimiter=args.label_delimiter, delimiter=args.delimiter, **options)
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     from tfkit.pipeline.finetune import FinetuneConfig
 
@@ -70,17 +78,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import tfkit
     from tfkit.pipeline import FinetuneConfig, RunDirectory, finetune
 
-    data = tfkit.data.load(args.data, text=args.text_column, label=args.label_column,
-                           text_pair=args.text_pair_column, task=args.task, label_delimiter=args.label_delimiter,
-                           delimiter=args.delimiter)
+    data = _load(args, args.data, task=args.task)
     if args.validation:
         train = data
-        validation = tfkit.data.load(args.validation, text=args.text_column, label=args.label_column,
-                                     text_pair=args.text_pair_column, task=data.task, labels=data.labels or None,
-                                     label_delimiter=args.label_delimiter, delimiter=args.delimiter)
+        validation = _load(args, args.validation, task=data.task, labels=data.labels or None)
     else:
         train, validation = data.split(args.validation_split, seed=args.seed)
     config = FinetuneConfig(
@@ -100,6 +103,60 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune_parser(sub: argparse._SubParsersAction) -> None:
+    from tfkit.pipeline.tune import TuneConfig
+
+    d = TuneConfig()
+    p = sub.add_parser("tune", help="search hyperparameters with Keras Tuner",
+                       description="Search hyperparameters (random, Bayesian or Hyperband). The search state lives "
+                                   "in OUTPUT/02_tune/search: re-running the command resumes it. Distributed: start "
+                                   "the same command with KERASTUNER_TUNER_ID=chief|tuner0|tuner1..., "
+                                   "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set.")
+    p.add_argument("data", help="training data: a .csv, .tsv or .jsonl file")
+    _data_flags(p)
+    p.add_argument("--validation", default=None, help="validation file; default: hold out --validation-split")
+    p.add_argument("--validation-split", type=float, default=0.1, help="held-out fraction without --validation")
+    p.add_argument("--output", required=True, help="run folder (the search goes to OUTPUT/02_tune)")
+    p.add_argument("--checkpoint", default="", help="local Hugging Face checkpoint dir (default: all-MiniLM-L6-v2)")
+    p.add_argument("--tuner", default=d.tuner, choices=["random", "bayesian", "hyperband"],
+                   help=f"search algorithm (default {d.tuner})")
+    p.add_argument("--max-trials", type=int, default=d.max_trials, help=f"number of trials (default {d.max_trials})")
+    p.add_argument("--objective", default=d.objective,
+                   help=f"logged metric to optimise, e.g. val_accuracy, val_macro_f1, val_loss (default {d.objective})")
+    p.add_argument("--space", action="append", default=[], metavar="NAME=SPEC",
+                   help="narrow, widen or fix a hyperparameter: NAME=LOW:HIGH (range), NAME=A,B (choices) or "
+                        "NAME=VALUE; names: learning_rate, batch_size, epochs, warmup_ratio, weight_decay, dropout, "
+                        "max_length, freeze_layers (repeatable)")
+    p.add_argument("--early-stopping", type=int, default=d.early_stopping_patience, metavar="PATIENCE",
+                   help=f"early stopping inside each trial (default {d.early_stopping_patience})")
+    p.add_argument("--precision", default=d.precision, choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+                   help="compute precision of every trial (default auto)")
+    p.add_argument("--freeze-embeddings", action="store_true", help="keep embeddings fixed in every trial")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"seed of the split and the search (default {d.seed})")
+    p.add_argument("--overwrite", action="store_true", help="discard an existing search instead of resuming it")
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from tfkit.pipeline import RunDirectory
+    from tfkit.pipeline.tune import TuneConfig, parse_space, tune
+
+    data = _load(args, args.data)
+    if args.validation:
+        train, validation = data, _load(args, args.validation, task=data.task, labels=data.labels or None)
+    else:
+        train, validation = data.split(args.validation_split, seed=args.seed)
+    config = TuneConfig(checkpoint=args.checkpoint, tuner=args.tuner, max_trials=args.max_trials,
+                        objective=args.objective, space=parse_space(args.space),
+                        early_stopping_patience=args.early_stopping, precision=args.precision,
+                        freeze_embeddings=args.freeze_embeddings, seed=args.seed)
+    result = tune(train, validation, config, RunDirectory(args.output), overwrite=args.overwrite, verbose=1)
+    print((result.directory.parent / "report" / "trials.md").read_text())
+    print(f"best model: {result.directory / 'best_model'}")
+    print(f"trials:     {result.directory.parent / 'report'}")
+    print(f"tensorboard: tensorboard --logdir {result.directory}")
+    return 0
+
+
 def _evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a saved model on a labelled file",
                        description="Per-class precision/recall/F1, macro/micro F1 and confusion matrix.")
@@ -114,10 +171,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     import tfkit
 
     clf = tfkit.TextClassifier.load(args.model)
-    data = tfkit.data.load(args.data, text=args.text_column, label=args.label_column,
-                           text_pair=args.text_pair_column, task=clf.config.task,
-                           labels=clf.config.labels or None, label_delimiter=args.label_delimiter,
-                           delimiter=args.delimiter)
+    data = _load(args, args.data, task=clf.config.task, labels=clf.config.labels or None)
     report = clf.evaluate_report(data, output_dir=args.output, batch_size=args.batch_size)
     print(report.summary())
     if args.output:
@@ -193,7 +247,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": (_train_parser, _train), "evaluate": (_evaluate_parser, _evaluate),
+COMMANDS = {"train": (_train_parser, _train), "tune": (_tune_parser, _tune), "evaluate": (_evaluate_parser, _evaluate),
             "predict": (_predict_parser, _predict), "demo": (_demo_parser, _demo)}
 
 

@@ -89,11 +89,25 @@ def bucket_boundaries(max_length: int) -> tuple[int, ...]:
     return tuple(b for b in _BOUNDARIES if b < max_length)
 
 
-def train_steps(encoded: Encoded, batch_size: int, boundaries: tuple[int, ...]) -> int:
+def bucket_batch_sizes(boundaries: tuple[int, ...], max_len: int, batch_size: int,
+                       batch_tokens: int | None = None) -> list[int]:
+    """Batch size of each length bucket.
+
+    ``batch_size`` for every bucket, or, with ``batch_tokens``, as many examples
+    as fit in ``batch_tokens`` padded tokens at the bucket's widest: short
+    buckets get bigger batches, long ones smaller.
+    """
+    if batch_tokens is None:
+        return [batch_size] * (len(boundaries) + 1)
+    widths = [b - 1 for b in boundaries] + [max(max_len, boundaries[-1] if boundaries else max_len)]
+    return [max(1, batch_tokens // w) for w in widths]
+
+
+def train_steps(encoded: Encoded, batch_sizes: list[int], boundaries: tuple[int, ...]) -> int:
     """Exact number of batches one bucketed training epoch yields."""
     buckets = np.digitize(encoded.lengths, boundaries, right=False)
     counts = np.bincount(buckets, minlength=len(boundaries) + 1)
-    return int(sum(-(-c // batch_size) for c in counts))
+    return int(sum(-(-c // size) for c, size in zip(counts, batch_sizes)))
 
 
 def _with_mask(features: dict[str, tf.Tensor], target: Any) -> tuple[dict[str, tf.Tensor], Any]:
@@ -116,11 +130,15 @@ def training_dataset(
     seed: int | None = None,
     boundaries: tuple[int, ...] | None = None,
     pad_to_bucket_boundary: bool = False,
+    batch_tokens: int | None = None,
 ) -> tf.data.Dataset:
     """Shuffled, length-bucketed, dynamically padded batches of (features, target).
 
     With ``pad_to_bucket_boundary`` every batch of a bucket has the same width,
-    which bounds the number of shapes an XLA-compiled step sees.
+    which bounds the number of shapes an XLA-compiled step sees. With
+    ``batch_tokens`` the batch size varies by bucket so that each batch holds
+    about that many (padded) tokens: short sentences then share a step's fixed
+    cost (optimizer update, op dispatch) with more neighbours.
     """
     if batch_size < 1:
         raise ConfigError(f"Expected batch_size >= 1. Received: batch_size={batch_size}.")
@@ -128,6 +146,7 @@ def training_dataset(
     boundaries = tuple(boundaries if boundaries is not None else bucket_boundaries(max_len + 1))
     if pad_to_bucket_boundary:
         boundaries = tuple(b for b in boundaries if b <= max_len) + (max_len + 1,)
+    sizes = bucket_batch_sizes(boundaries, max_len, batch_size, batch_tokens)
     target_tensor = tf.constant(targets)
     ds = tf.data.Dataset.from_tensor_slices((encoded.features(), target_tensor))
     ds = ds.shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
@@ -135,11 +154,11 @@ def training_dataset(
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda f, _: tf.shape(f["input_ids"])[0],
         bucket_boundaries=list(boundaries),
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        bucket_batch_sizes=sizes,
         padding_values=_padding_values(encoded, target_tensor.dtype),
         pad_to_bucket_boundary=pad_to_bucket_boundary,
     )
-    steps = train_steps(encoded, batch_size, boundaries)
+    steps = train_steps(encoded, sizes, boundaries)
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.prefetch(tf.data.AUTOTUNE)
 

@@ -136,6 +136,8 @@ class TrainingConfig(_JsonConfig):
         warmup_ratio: fraction of all steps spent warming up linearly.
         clipnorm: global gradient-norm clip (None: no clipping).
         batch_size: examples per batch in ``fit``.
+        batch_tokens: if set, batches vary in size to hold about this many padded tokens
+            (token-budget batching: more short sentences per step); ``batch_size`` is then unused.
         seed: seed of the input shuffling.
     """
 
@@ -144,9 +146,12 @@ class TrainingConfig(_JsonConfig):
     warmup_ratio: float = 0.1
     clipnorm: float | None = 1.0
     batch_size: int = 32
+    batch_tokens: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.batch_tokens is not None and self.batch_tokens < 8:
+            raise ConfigError(f"Expected batch_tokens >= 8 or None. Received: batch_tokens={self.batch_tokens}.")
         if not 0.0 < self.learning_rate < 1.0:
             raise ConfigError(f"Expected 0 < learning_rate < 1. Received: learning_rate={self.learning_rate}.")
         if self.weight_decay < 0:

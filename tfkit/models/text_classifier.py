@@ -175,6 +175,7 @@ class TextClassifier(keras.Model):
         weight_decay: float | None = None,
         warmup_ratio: float | None = None,
         batch_size: int | None = None,
+        batch_tokens: int | None = None,
         **kwargs: Any,
     ) -> None:
         """Keras ``compile`` with ``"auto"`` defaults that work for BERT fine-tuning.
@@ -186,7 +187,8 @@ class TextClassifier(keras.Model):
         overrides = {
             k: v
             for k, v in dict(
-                learning_rate=learning_rate, weight_decay=weight_decay, warmup_ratio=warmup_ratio, batch_size=batch_size
+                learning_rate=learning_rate, weight_decay=weight_decay, warmup_ratio=warmup_ratio, batch_size=batch_size,
+                batch_tokens=batch_tokens,
             ).items()
             if v is not None
         }
@@ -245,7 +247,7 @@ class TextClassifier(keras.Model):
                 class_weight = _balanced_weights(x)
             x = pipeline.training_dataset(
                 encoded, x.targets, batch_size, seed=self.training_config.seed,
-                pad_to_bucket_boundary=self.config.jit_compile,
+                pad_to_bucket_boundary=self.config.jit_compile, batch_tokens=self.training_config.batch_tokens,
             )
         elif class_weight == "balanced":
             raise ConfigError("class_weight='balanced' needs a TextDataset as x.")

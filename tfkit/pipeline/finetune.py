@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,8 @@ def finetune(
     elif done:
         raise OutputExistsError(f"Stage '{stage_dir}' is already complete. Pass resume=True to reuse it or "
                                 "overwrite=True to redo it.")
+    if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in logs
+        verbose = 1 if sys.stdout.isatty() else 2
     checkpoint = config.checkpoint or str(default_checkpoint())
     classifier = TextClassifier.from_pretrained(checkpoint, labels=train.labels, task=train.task,
                                                 **config.model_options())
