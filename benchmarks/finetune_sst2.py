@@ -20,10 +20,9 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 
 import tfkit
-from tfkit._keras import keras, tf
+from tfkit._keras import keras
 
 from _common import RESULTS, acceptance, machine, require_sst2, write_results
 
@@ -101,15 +100,24 @@ def run_variant(name: str, args, train_full, dev) -> dict:
 
 
 def run_subset(args, train_full, dev) -> dict:
+    """Every variant ``args.repeats`` times, the order reversed on alternate rounds; throughput is averaged."""
+    runs: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    for round_ in range(args.repeats):
+        for name in (list(VARIANTS) if round_ % 2 == 0 else list(VARIANTS)[::-1]):
+            print(f"== round {round_ + 1}: {name} on {args.subset} sentences, {args.epochs} epochs", flush=True)
+            command = [sys.executable, __file__, "--variant", name, "--subset", str(args.subset), "--epochs",
+                       str(args.epochs), "--learning-rate", str(args.learning_rate), "--precision", args.precision]
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+            print(runs[name][-1], flush=True)
     results = {}
-    for name in VARIANTS:
-        print(f"== {name} on {args.subset} sentences, {args.epochs} epochs (fresh process)", flush=True)
-        command = [sys.executable, __file__, "--variant", name, "--subset", str(args.subset), "--epochs",
-                   str(args.epochs), "--learning-rate", str(args.learning_rate), "--precision", args.precision]
-        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        results[name] = json.loads(out.strip().splitlines()[-1])
-        print(results[name], flush=True)
-    return {"subset_size": args.subset, "epochs": args.epochs, "variants": results, "machine": machine(),
+    for name, rs in runs.items():
+        results[name] = {**rs[-1], "examples_per_second": sum(r["examples_per_second"] for r in rs) / len(rs),
+                         "seconds": sum(r["seconds"] for r in rs) / len(rs),
+                         "dev_accuracy": sum(r["dev_accuracy"] for r in rs) / len(rs),
+                         "runs": [{k: r[k] for k in ("examples_per_second", "seconds", "dev_accuracy")} for r in rs]}
+    return {"subset_size": args.subset, "epochs": args.epochs, "repeats": args.repeats, "variants": results,
+            "machine": machine(),
             "finished": time.strftime("%Y-%m-%d %H:%M")}
 
 
@@ -130,6 +138,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each subset variant (fresh process each)")
     parser.add_argument("--variant", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--summarise-only", action="store_true",
                         help="rebuild results/finetune_sst2.{json,md} from the recorded parts without training")
@@ -155,7 +164,7 @@ def summarise() -> None:
     parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
     sub, full = parts.get("subset"), parts.get("full")
     acceptance_record = {}
-    rows = [("run", "train sentences", "epochs", "examples/s", "fit seconds", "dev accuracy")]
+    rows = [("run", "train sentences", "epochs", "examples/s (mean of runs)", "fit seconds", "dev accuracy")]
     if sub:
         variants = sub["variants"]
         chosen_name = acceptance_variant(variants)

@@ -72,6 +72,26 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the non-interactive Agg backend (figures are only saved)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def atomic_save_figure(fig: Any, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Saves a matplotlib figure as PNG through a temporary file and a rename, then closes it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    pyplot().close(fig)
+    os.replace(tmp, path)
+    return path
+
+
 def _json_default(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return obj.tolist()

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tfkit._io import atomic_write_json
+from tfkit._io import atomic_save_figure, atomic_write_json, pyplot
 from tfkit.data.task import TaskType
 from tfkit.evaluation.metrics import classification_metrics, multilabel_metrics, regression_metrics
 
@@ -71,11 +71,7 @@ class EvaluationReport:
 
 
 def _plot_confusion(cm: np.ndarray, labels: Sequence[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     size = max(4.0, 0.6 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(cm, cmap="Blues")
@@ -89,7 +85,4 @@ def _plot_confusion(cm: np.ndarray, labels: Sequence[str], path: Path) -> None:
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > threshold else "black")
     ax.set_title("Confusion matrix")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_save_figure(fig, path)

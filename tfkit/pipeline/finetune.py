@@ -22,7 +22,7 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError, OutputExistsError
 from tfkit.evaluation.report import EvaluationReport
 from tfkit.models.checkpoint import default_checkpoint
-from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig, _JsonConfig
+from tfkit.models.config import ClassifierConfig, TrainingConfig, _JsonConfig
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.pipeline.run import RunDirectory
 

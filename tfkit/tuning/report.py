@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tfkit._io import atomic_write_json, atomic_write_text
+from tfkit._io import atomic_save_figure, atomic_write_json, atomic_write_text, pyplot
 from tfkit.models.text_classifier import TextClassifier
 
 BEST = "best_model"
@@ -100,11 +100,7 @@ class TuningResult:
         return out
 
     def _plot(self, rows: list[dict[str, Any]], path: Path) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         done = [(i, r["score"]) for i, r in enumerate(rows) if r["score"] is not None]
         fig, ax = plt.subplots(figsize=(6, 4))
         if done:
@@ -118,10 +114,7 @@ class TuningResult:
         ax.set_ylabel(self.objective.name)
         ax.set_title("Hyperparameter search")
         fig.tight_layout()
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        os.replace(tmp, path)
+        atomic_save_figure(fig, path)
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
