@@ -13,12 +13,14 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from tfkit.data.dataset import TextDataset
+from tfkit.data.task import TaskType
 from tfkit.errors import ConfigError, OutputExistsError
 from tfkit.evaluation.report import EvaluationReport
 from tfkit.models.checkpoint import default_checkpoint
@@ -42,6 +44,7 @@ class FinetuneConfig(_JsonConfig):
     max_length: int = 128
     epochs: int = 3
     batch_size: int = 32
+    batch_tokens: int | None = None
     learning_rate: float = 5e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -63,7 +66,8 @@ class FinetuneConfig(_JsonConfig):
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(learning_rate=self.learning_rate, weight_decay=self.weight_decay,
-                              warmup_ratio=self.warmup_ratio, batch_size=self.batch_size, seed=self.seed)
+                              warmup_ratio=self.warmup_ratio, batch_size=self.batch_size,
+                              batch_tokens=self.batch_tokens, seed=self.seed)
 
     def model_options(self) -> dict[str, Any]:
         names = {f.name for f in dataclasses.fields(ClassifierConfig)} - {"labels", "task", "checkpoint"}
@@ -112,10 +116,8 @@ def finetune(
     checkpoint = config.checkpoint or str(default_checkpoint())
     classifier = TextClassifier.from_pretrained(checkpoint, labels=train.labels, task=train.task,
                                                 **config.model_options())
-    tc = config.training_config()
-    classifier.compile(learning_rate=tc.learning_rate, weight_decay=tc.weight_decay,
-                       warmup_ratio=tc.warmup_ratio, batch_size=tc.batch_size)
-    classifier.training_config = tc
+    classifier.training_config = config.training_config()
+    classifier.compile()
     classifier.fit(train, validation_data=validation, epochs=config.epochs, output_dir=stage_dir,
                    resume=resume, early_stopping_patience=config.early_stopping_patience,
                    class_weight=config.class_weight, verbose=verbose)
@@ -143,10 +145,6 @@ def _headline(report: EvaluationReport | None) -> dict[str, float]:
 
 
 def _read_report(path: Path) -> EvaluationReport | None:
-    import json
-
-    from tfkit.data.task import TaskType
-
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
