@@ -16,6 +16,7 @@ setup(
         "transformers>=4.57,<5",
         "tokenizers>=0.21",
         "safetensors>=0.4",
+        "tensorflow-text==2.21.*",
         "tensorflow-model-optimization==0.8.1",
         "keras-tuner[bayesian]==1.4.8",
         "tensorboard==2.21.*",

@@ -1,0 +1,158 @@
+"""``tfkit bench``: every exported variant and the Keras model measured side by side in one run.
+
+Per variant: file size, score on labelled data (run on LiteRT / the loaded
+SavedModel), agreement with Keras, batch-1 latency p50/p90 on each example's
+real length, and throughput at batch 32 (length-sorted batches padded to their
+longest member). Writes ``bench.json``, ``bench.md`` and ``bench.png``
+(score against size and against latency).
+
+Examples:
+    >>> result = bench("saved_models/reviews/export", clf, val)     # doctest: +SKIP
+    >>> result.rows[0]["variant"]                                   # doctest: +SKIP
+    'keras_fp32'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from tfkit._io import atomic_save_figure, atomic_write_json, atomic_write_text, pyplot
+from tfkit.data.dataset import TextDataset
+from tfkit.errors import CheckpointError
+from tfkit.export.graph import ServingModule
+from tfkit.export.runtime import LiteRTModel, SavedModelRunner
+from tfkit.export.verify import ValidationSet, evaluate_model
+
+Features = dict[str, np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchResult:
+    """One row per variant (``keras_fp32`` first) and where the files were written."""
+
+    rows: tuple[dict[str, Any], ...]
+    output_dir: Path | None
+
+    def row(self, variant: str) -> dict[str, Any]:
+        return next(r for r in self.rows if r["variant"] == variant)
+
+    def table(self) -> str:
+        head = ("| variant | size MB | score | drop (points) | agreement | p50 ms | p90 ms | speed-up p50 "
+                "| batch-32 examples/s |")
+        lines = [head, "|" + "---|" * 9]
+        for r in self.rows:
+            score = "-" if r["score"] is None else f"{r['score']:.4f}"
+            drop = "-" if r["drop_points"] is None else f"{r['drop_points']:.2f}"
+            size = "-" if r["size_bytes"] is None else f"{r['size_bytes'] / 1e6:.1f}"
+            lines.append(f"| {r['variant']} | {size} | {score} | {drop} | {r['agreement']:.4f} | "
+                         f"{r['latency_ms_p50']:.2f} | {r['latency_ms_p90']:.2f} | {r['speedup_p50']:.1f}x | "
+                         f"{r['batch32_examples_per_second']:.0f} |")
+        return "\n".join(lines) + "\n"
+
+
+def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, limit: int | None = None,
+          num_threads: int = 2, batch_size: int = 32, output_dir: str | os.PathLike | None = None,
+          seed: int = 0, log: Callable[[str], None] = print) -> BenchResult:
+    """Measures the Keras fp32 model and every file of an export folder on ``data``.
+
+    Args:
+        export_dir: a folder written by :func:`tfkit.export`.
+        classifier: the exported :class:`~tfkit.TextClassifier` (or its saved directory): the baseline.
+        data: labelled examples (e.g. the validation split); ``limit`` samples a subset.
+        output_dir: where ``bench.json``/``bench.md``/``bench.png`` go (default: ``export_dir``).
+    """
+    from tfkit.models.text_classifier import TextClassifier
+
+    export_dir = Path(export_dir)
+    record_file = export_dir / "export.json"
+    if not record_file.is_file():
+        raise CheckpointError(f"Not a tfkit export folder (no export.json). Received: export_dir='{export_dir}'.")
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    if not isinstance(classifier, TextClassifier):
+        classifier = TextClassifier.load(classifier, precision="float32")
+    module = ServingModule(classifier, raw_strings=False)
+    validation = ValidationSet.from_dataset(module, data, limit, seed)
+    batches = _padded_batches(validation.samples, batch_size)
+
+    def keras_fp32(features: Features) -> np.ndarray:
+        return module.logits(**features)["logits"].numpy()
+
+    runners: list[tuple[str, Callable[[Features], np.ndarray], int | None]] = [("keras_fp32", keras_fp32, None)]
+    for variant in record["variants"]:
+        if variant["path"] is None:
+            continue
+        path = export_dir / variant["path"]
+        runner = SavedModelRunner(path) if variant["format"] == "saved_model" else \
+            LiteRTModel(path, num_threads, bucket=variant.get("bucket"))
+        runners.append((variant["name"], runner, variant["size_bytes"]))
+
+    rows = []
+    for name, runner, size in runners:
+        log(f"Measuring {name}")
+        check = evaluate_model(runner, validation, name)
+        rows.append({"variant": name, "size_bytes": size, "score": check.score, "drop_points": check.drop_points,
+                     "agreement": check.agreement, "max_abs_logit_diff": check.max_abs_logit_diff,
+                     "latency_ms_p50": check.latency_ms_p50, "latency_ms_p90": check.latency_ms_p90,
+                     "batch32_examples_per_second": _throughput(runner, batches)})
+    base = rows[0]["latency_ms_p50"]
+    for row in rows:
+        row["speedup_p50"] = base / row["latency_ms_p50"]
+    result = BenchResult(tuple(rows), Path(output_dir) if output_dir else export_dir)
+    _write(result, len(validation), num_threads, batch_size)
+    return result
+
+
+def _padded_batches(samples: tuple[Features, ...], batch_size: int) -> list[Features]:
+    order = np.argsort([s["input_ids"].shape[1] for s in samples], kind="stable")
+    batches = []
+    for start in range(0, len(order), batch_size):
+        group = [samples[i] for i in order[start:start + batch_size]]
+        width = max(s["input_ids"].shape[1] for s in group)
+        batches.append({name: np.concatenate([np.pad(s[name], ((0, 0), (0, width - s[name].shape[1])))
+                                              for s in group]) for name in group[0]})
+    return batches
+
+
+def _throughput(runner: Callable[[Features], Any], batches: list[Features]) -> float:
+    runner(batches[0])
+    start = time.perf_counter()
+    count = 0
+    for batch in batches:
+        runner(batch)
+        count += batch["input_ids"].shape[0]
+    return count / (time.perf_counter() - start)
+
+
+def _write(result: BenchResult, samples: int, num_threads: int, batch_size: int) -> None:
+    if result.output_dir is None:
+        return
+    folder = result.output_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / "bench.json", {"samples": samples, "num_threads": num_threads,
+                                              "batch_size": batch_size, "rows": list(result.rows)})
+    note = (f"\n{samples} examples; latency at batch 1 on each example's real length, {num_threads} threads; "
+            f"throughput at batch {batch_size}, length-sorted and padded. Speed-up is against keras_fp32 "
+            "(a tf.function on the same inputs). Calibrated int8 variants are meant for unpadded input, so "
+            "their batch-32 figure is a speed figure only.\n")
+    atomic_write_text(folder / "bench.md", result.table() + note)
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for row in result.rows:
+        if row["score"] is None:
+            continue
+        size = (row["size_bytes"] or 0) / 1e6
+        axes[0].scatter(size, row["score"])
+        axes[0].annotate(row["variant"], (size, row["score"]), fontsize=8)
+        axes[1].scatter(row["latency_ms_p50"], row["score"])
+        axes[1].annotate(row["variant"], (row["latency_ms_p50"], row["score"]), fontsize=8)
+    axes[0].set(xlabel="file size (MB)", ylabel="score", title="score vs size")
+    axes[1].set(xlabel="batch-1 p50 latency (ms)", ylabel="score", title="score vs latency", xscale="log")
+    fig.tight_layout()
+    atomic_save_figure(fig, folder / "bench.png")

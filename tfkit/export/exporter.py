@@ -1,0 +1,203 @@
+"""``tfkit.export``: SavedModel and TFLite files of a classifier, each one run and checked before it is kept.
+
+Output layout (written to a temporary folder and renamed into place)::
+
+    <output>/export.json                 config, every variant's checks, rejected variants
+    <output>/report.md                   the same as a table
+    <output>/saved_model/                serving_default (token ids) + classify_text (raw strings)
+    <output>/saved_model.json            its manifest; labels.txt and vocab.txt sit beside both formats
+    <output>/tflite/model_<variant>.tflite and model_<variant>.json (manifest), labels.txt, vocab.txt
+
+Examples:
+    >>> arts = tfkit.export(clf, "saved_models/reviews/export", formats=["saved_model", "tflite"],
+    ...                     quantization=["float32", "dynamic_int8", "full_int8"],
+    ...                     representative_data=train, validate_on=val)    # doctest: +SKIP
+    >>> print(arts.report())                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from tfkit._io import atomic_directory, atomic_write_json
+from tfkit.data.dataset import TextDataset
+from tfkit.errors import ConfigError
+from tfkit.export.artifacts import ExportedArtifacts, Variant
+from tfkit.export.config import DEFAULT_TOLERANCES, ExportConfig, Format, Quantization
+from tfkit.export.graph import ServingModule, wordpiece_vocab
+from tfkit.export.manifest import manifest_for, write_side_files
+from tfkit.export.runtime import LiteRTModel, SavedModelRunner, smoke_test
+from tfkit.export.selective import selective_full_int8
+from tfkit.export.tflite import convert, representative_samples
+from tfkit.export.verify import ExportValidationError, ValidationSet, evaluate_model, verify
+
+
+def export(
+    classifier: Any,
+    output_dir: str | os.PathLike,
+    formats: Any = ("saved_model", "tflite"),
+    quantization: Any = ("float32", "dynamic_int8"),
+    representative_data: TextDataset | None = None,
+    validate_on: TextDataset | None = None,
+    config: ExportConfig | None = None,
+    overwrite: bool = False,
+    log: Callable[[str], None] = print,
+    **options: Any,
+) -> ExportedArtifacts:
+    """Exports ``classifier`` and verifies every file against it.
+
+    Args:
+        classifier: a :class:`~tfkit.TextClassifier` or the path of a saved one.
+        output_dir: the export folder (must not exist unless ``overwrite``).
+        formats: ``saved_model`` and/or ``tflite``.
+        quantization: TFLite variants: ``float32``, ``float16``, ``dynamic_int8``, ``full_int8``, ``int16x8``.
+        representative_data: training examples to calibrate ``full_int8``/``int16x8``.
+        validate_on: labelled examples every file is run on; accuracy drops beyond
+            ``accuracy_budget`` points reject a variant (unless ``force``).
+        config: an :class:`ExportConfig` (then ``formats``/``quantization``/``options`` are ignored).
+        **options: further :class:`ExportConfig` fields.
+
+    Raises:
+        ExportValidationError: a float file disagrees with the Keras model beyond tolerance.
+    """
+    from tfkit.models.text_classifier import TextClassifier
+
+    config = config or ExportConfig(formats=formats, quantization=quantization, **options)
+    if not isinstance(classifier, TextClassifier):
+        classifier = TextClassifier.load(classifier, precision="float32")
+    check_data = validate_on if validate_on is not None else representative_data
+    if check_data is None:
+        raise ConfigError("Export verifies every file on examples. Received: validate_on=None and "
+                          "representative_data=None. Pass validate_on=<labelled TextDataset>.")
+    if any(q.calibrated for q in config.quantization) and Format.TFLITE in config.formats \
+            and representative_data is None:
+        raise ConfigError("full_int8 and int16x8 are calibrated on training examples. Received: "
+                          "representative_data=None. Pass representative_data=<training TextDataset>.")
+    float_classifier = _float32(classifier)
+    raw = config.raw_strings and wordpiece_vocab(float_classifier.tokenizer) is not None
+    module = ServingModule(float_classifier, raw_strings=raw)
+    log(f"Running the Keras model on {min(len(check_data), config.validation_samples or len(check_data))} "
+        "validation examples")
+    validation = ValidationSet.from_dataset(module, check_data, config.validation_samples, config.seed,
+                                            labelled=validate_on is not None)
+    samples = None
+    if representative_data is not None:
+        rep = representative_data.take(min(config.representative_samples, len(representative_data)), seed=config.seed)
+        samples = representative_samples(module, list(rep.texts), list(rep.text_pairs) if rep.text_pairs else None)
+
+    variants: list[Variant] = []
+    with atomic_directory(output_dir, overwrite=overwrite) as tmp:
+        if Format.SAVED_MODEL in config.formats:
+            variants.append(_saved_model(module, tmp, validation, check_data, config, log))
+        if Format.TFLITE in config.formats:
+            for quantization_ in config.quantization:
+                variants.append(_tflite(module, tmp, quantization_, samples, validation, config, log))
+        artifacts = ExportedArtifacts(Path(output_dir), config, tuple(variants), validation.keras_score())
+        atomic_write_json(tmp / "export.json", artifacts.to_dict())
+        (tmp / "report.md").write_text(artifacts.report(), encoding="utf-8")
+    log(f"Export written to {output_dir}")
+    return artifacts
+
+
+def _float32(classifier: Any) -> Any:
+    """The classifier computing in float32 (a mixed-precision model is reloaded in float32)."""
+    from tfkit.models.config import Precision
+    from tfkit.models.text_classifier import TextClassifier
+
+    if classifier.config.precision is Precision.FLOAT32:
+        return classifier
+    with tempfile.TemporaryDirectory() as folder:
+        classifier.save(Path(folder) / "model")
+        return TextClassifier.load(Path(folder) / "model", precision="float32")
+
+
+def _saved_model(module: ServingModule, tmp: Path, validation: ValidationSet, check_data: TextDataset,
+                 config: ExportConfig, log: Callable[[str], None]) -> Variant:
+    from tfkit._keras import tf
+
+    log("Writing the SavedModel")
+    path = tmp / "saved_model"
+    tf.saved_model.save(module, str(path), signatures=module.signatures())
+    runner = SavedModelRunner(path)
+    check = verify(runner, validation, DEFAULT_TOLERANCES[Quantization.FLOAT32], "saved_model")
+    extra: dict[str, Any] = {"signatures": sorted(module.signatures())}
+    if module.tokenizer is not None:
+        extra["raw_string_agreement"] = raw_string_agreement(runner, module, check_data, config)
+        if extra["raw_string_agreement"] < 1.0:
+            log(f"  classify_text agrees with the Python tokenizer path on {extra['raw_string_agreement']:.4f} "
+                "of the examples")
+    write_side_files(tmp, module)
+    manifest = manifest_for(module, path, "saved_model", None, check, extra)
+    atomic_write_json(tmp / "saved_model.json", manifest)
+    return Variant("saved_model", "saved_model", str(path.relative_to(tmp)), manifest["size_bytes"], check,
+                   "accepted", extra)
+
+
+def raw_string_agreement(runner: SavedModelRunner, module: ServingModule, data: TextDataset,
+                         config: ExportConfig) -> float:
+    """Fraction of examples where ``classify_text`` on the raw string predicts what the Keras model
+    predicts from the Python tokenizer's ids."""
+    import numpy as np
+
+    if data.text_pairs is not None:
+        return float("nan")  # the raw-string signature takes single texts
+    subset = data if config.validation_samples is None or config.validation_samples >= len(data) \
+        else data.take(config.validation_samples, seed=config.seed)
+    texts = list(subset.texts)
+    reference = module.classifier.predict_logits(texts)
+    ours = np.concatenate([runner.classify_text(texts[i:i + 64])["logits"] for i in range(0, len(texts), 64)])
+    if module.task.is_classification and ours.shape[1] > 1:
+        return float(np.mean(ours.argmax(1) == reference.argmax(1)))
+    return float(np.mean(np.abs(ours - reference) < 1e-3))
+
+
+def _tflite(module: ServingModule, tmp: Path, quantization: Quantization, samples: Any,
+            validation: ValidationSet, config: ExportConfig, log: Callable[[str], None]) -> Variant:
+    folder = tmp / "tflite"
+    folder.mkdir(exist_ok=True)
+    write_side_files(folder, module)
+    name = f"model_{quantization.value}.tflite"
+    path = folder / name
+    log(f"Converting {name}")
+    path.write_bytes(convert(module, quantization, samples))
+    smoke_test(path)
+    tolerance = DEFAULT_TOLERANCES[quantization]
+    bucket = config.bucket if quantization.padding_safe else None
+    model = LiteRTModel(path, config.num_threads, bucket=bucket)
+    extra: dict[str, Any] = {"padding_safe": quantization.padding_safe, "bucket": bucket}
+    if quantization in (Quantization.FLOAT32, Quantization.FLOAT16):
+        check = verify(model, validation, tolerance, name)
+    else:
+        check = evaluate_model(model, validation, name)
+    if quantization is Quantization.FULL_INT8 and not _within_budget(check, config):
+        log(f"  plain full_int8 drops {check.drop_points} points; keeping the ops int8 damages most in float")
+        plain = {"step": "all_int8", "float_ops": 0, "accuracy": check.score, "drop_points": check.drop_points,
+                 "agreement": check.agreement, "latency_ms_p50": check.latency_ms_p50}
+        flatbuffer, diagnosis, check = selective_full_int8(module, samples, validation, config.accuracy_budget,
+                                                           config.num_threads, log)
+        diagnosis["steps"].insert(0, plain)
+        path.write_bytes(flatbuffer)
+        smoke_test(path)
+        extra["selective"] = diagnosis
+    status = "accepted"
+    if not _within_budget(check, config) or check.agreement < tolerance.min_agreement:
+        status = "forced" if config.force else "rejected"
+        log(f"  {name}: accuracy drop {check.drop_points} points, agreement {check.agreement:.4f} "
+            f"(budget {config.accuracy_budget} points): {status}")
+    manifest = manifest_for(module, path, "tflite", quantization, check, {**extra, "status": status})
+    if status == "rejected":
+        path.unlink()
+        return Variant(quantization.value, "tflite", None, manifest["size_bytes"], check, status, extra)
+    atomic_write_json(path.with_suffix(".json"), manifest)
+    return Variant(quantization.value, "tflite", str(path.relative_to(tmp)), manifest["size_bytes"], check,
+                   status, extra)
+
+
+def _within_budget(check: Any, config: ExportConfig) -> bool:
+    return check.drop_points is None or check.drop_points <= config.accuracy_budget
+
+
+__all__ = ["ExportValidationError", "export", "raw_string_agreement"]

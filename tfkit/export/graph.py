@@ -1,0 +1,189 @@
+"""The exported computation: token-id and raw-string serving functions around a classifier.
+
+:class:`ServingModule` is a ``tf.Module`` that holds a float32 classifier and
+exposes
+
+* ``logits(input_ids, attention_mask[, token_type_ids])``: the model on token
+  ids, shapes ``[batch, length]`` with both dimensions dynamic (the TFLite
+  converter and ``serving_default`` use it);
+* ``classify_text(text)``: raw strings in, tokenised in-graph with
+  tensorflow-text's ``FastBertTokenizer`` built from the checkpoint's WordPiece
+  vocabulary (same lower-casing, ``[CLS] ... [SEP]``, truncation to
+  ``max_length``), label names and probabilities out.
+
+Examples:
+    >>> module = ServingModule(clf)                               # doctest: +SKIP
+    >>> module.classify_text(tf.constant(["a great film"]))["label"]  # doctest: +SKIP
+    <tf.Tensor: shape=(1,), dtype=string, numpy=array([b'positive'], dtype=object)>
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from tfkit._keras import keras, tf
+from tfkit.data.task import TaskType
+from tfkit.errors import UnsupportedModelError
+
+TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def input_names(classifier: Any) -> tuple[str, ...]:
+    """The token inputs the exported model takes, in a fixed order."""
+    wants_types = "token_type_ids" in getattr(classifier.tokenizer, "model_input_names", ())
+    accepted = set(classifier.backbone.input_signature)
+    names = ["input_ids", "attention_mask"]
+    if wants_types and "token_type_ids" in accepted:
+        names.append("token_type_ids")
+    return tuple(names)
+
+
+def wordpiece_vocab(tokenizer: Any) -> list[str] | None:
+    """The checkpoint's WordPiece vocabulary in id order, or None for other tokenizers (BPE, SentencePiece)."""
+    if type(tokenizer).__name__ not in {"BertTokenizerFast", "DistilBertTokenizerFast", "ElectraTokenizerFast",
+                                        "MobileBertTokenizerFast"}:
+        return None
+    vocab = tokenizer.get_vocab()
+    ordered = [""] * len(vocab)
+    for token, index in vocab.items():
+        ordered[index] = token
+    return ordered
+
+
+def lower_cases(tokenizer: Any) -> bool:
+    """Whether the tokenizer lower-cases and strips accents (uncased BERT)."""
+    import json
+
+    state = json.loads(tokenizer.backend_tokenizer.normalizer.__getstate__()) if tokenizer.backend_tokenizer.normalizer else {}
+    return bool(state.get("lowercase", getattr(tokenizer, "do_lower_case", False)))
+
+
+@contextlib.contextmanager
+def portable_layer_norm() -> Iterator[None]:
+    """Traces LayerNormalization as mean, subtract, multiply, mean, rsqrt: the same arithmetic, but
+    without TF's ``SquaredDifference``, whose TFLite kernel has no int16 version (int16x8 models that
+    contain it abort at run time)."""
+    original = keras.layers.LayerNormalization.call
+
+    def call(layer: Any, inputs: tf.Tensor) -> tf.Tensor:
+        if list(layer.axis) not in ([-1], [inputs.shape.rank - 1]):
+            return original(layer, inputs)
+        mean = tf.reduce_mean(inputs, axis=-1, keepdims=True)
+        centered = inputs - mean
+        variance = tf.reduce_mean(centered * centered, axis=-1, keepdims=True)
+        outputs = centered * tf.math.rsqrt(variance + layer.epsilon)
+        if layer.scale:
+            outputs = outputs * tf.cast(layer.gamma, outputs.dtype)
+        if layer.center:
+            outputs = outputs + tf.cast(layer.beta, outputs.dtype)
+        return outputs
+
+    keras.layers.LayerNormalization.call = call
+    try:
+        yield
+    finally:
+        keras.layers.LayerNormalization.call = original
+
+
+class InGraphTokenizer(tf.Module):
+    """WordPiece tokenisation of raw strings inside the graph (tensorflow-text ``FastBertTokenizer``)."""
+
+    def __init__(self, tokenizer: Any, max_length: int, with_token_types: bool):
+        super().__init__(name="tokenizer")
+        import tensorflow_text as tf_text
+
+        vocab = wordpiece_vocab(tokenizer)
+        if vocab is None:
+            raise UnsupportedModelError(
+                f"In-graph tokenisation needs a WordPiece tokenizer. Received: {type(tokenizer).__name__}. "
+                "Export without the raw-string signature (raw_strings=False) and tokenise on the device."
+            )
+        self.lower_case = lower_cases(tokenizer)
+        self._tokenizer = tf_text.FastBertTokenizer(
+            vocab=vocab, suffix_indicator="##", token_out_type=tf.int32, unknown_token=tokenizer.unk_token,
+            lower_case_nfd_strip_accents=self.lower_case,
+        )
+        self._cls = tokenizer.cls_token_id
+        self._sep = tokenizer.sep_token_id
+        self._pad = tokenizer.pad_token_id
+        self.max_length = max_length
+        self._with_types = with_token_types
+
+    def __call__(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        pieces = self._tokenizer.tokenize(text)[:, : self.max_length - 2]
+        batch = tf.shape(pieces.row_lengths(), out_type=tf.int64)[0]
+        cls = tf.fill([batch, 1], tf.constant(self._cls, tf.int32))
+        sep = tf.fill([batch, 1], tf.constant(self._sep, tf.int32))
+        ids = tf.concat([cls, pieces, sep], axis=1)
+        out = {
+            "input_ids": ids.to_tensor(default_value=self._pad),
+            "attention_mask": tf.ones_like(ids).to_tensor(default_value=0),
+        }
+        if self._with_types:
+            out["token_type_ids"] = tf.zeros_like(ids).to_tensor(default_value=0)
+        return out
+
+
+class ServingModule(tf.Module):
+    """A float32 classifier with token-id and raw-string serving functions."""
+
+    def __init__(self, classifier: Any, raw_strings: bool = True):
+        super().__init__(name="tfkit_classifier")
+        self.classifier = classifier
+        self.names = input_names(classifier)
+        self.task = classifier.config.task
+        self.label_names = tf.constant(list(classifier.config.labels) or ["value"])
+        specs = [tf.TensorSpec([None, None], tf.int32, name=name) for name in self.names]
+        with_types = "token_type_ids" in self.names
+        self.logits = tf.function(self._logits3 if with_types else self._logits2, input_signature=specs)
+        self.tokenizer = None
+        if raw_strings:
+            self.tokenizer = InGraphTokenizer(classifier.tokenizer, classifier.config.max_length,
+                                              "token_type_ids" in self.names)
+            self.classify_text = tf.function(self._classify_text,
+                                             input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        self.serving_default = tf.function(self._serving3 if with_types else self._serving2, input_signature=specs)
+
+    # Named arguments, because TFLite and SavedModel signatures take their input names from them.
+    def _logits2(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self._logits(input_ids, attention_mask)
+
+    def _logits3(self, input_ids: tf.Tensor, attention_mask: tf.Tensor, token_type_ids: tf.Tensor) -> dict:
+        return self._logits(input_ids, attention_mask, token_type_ids)
+
+    def _serving2(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self._outputs(self._logits(input_ids, attention_mask)["logits"])
+
+    def _serving3(self, input_ids: tf.Tensor, attention_mask: tf.Tensor, token_type_ids: tf.Tensor) -> dict:
+        return self._outputs(self._logits(input_ids, attention_mask, token_type_ids)["logits"])
+
+    def _logits(self, *tensors: tf.Tensor) -> dict[str, tf.Tensor]:
+        inputs = dict(zip(self.names, tensors))
+        with portable_layer_norm():  # runs while the function is traced
+            return {"logits": self.classifier(inputs, training=False)}
+
+    def _outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
+        if self.task is TaskType.SINGLE_LABEL:
+            probabilities = tf.nn.softmax(logits)
+            return {"logits": logits, "probabilities": probabilities,
+                    "label": tf.gather(self.label_names, tf.argmax(probabilities, axis=-1))}
+        if self.task is TaskType.MULTI_LABEL:
+            probabilities = tf.sigmoid(logits)
+            return {"logits": logits, "probabilities": probabilities,
+                    "predicted": probabilities >= self.classifier.config.threshold}
+        return {"logits": logits, "value": logits[:, 0]}
+
+    def _classify_text(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = self.tokenizer(text)
+        return self._outputs(self._logits(*(features[name] for name in self.names))["logits"])
+
+    def concrete_logits(self) -> Any:
+        """The token-id function as a concrete function (what the TFLite converter takes)."""
+        return self.logits.get_concrete_function()
+
+    def signatures(self) -> dict[str, Any]:
+        out = {"serving_default": self.serving_default.get_concrete_function()}
+        if self.tokenizer is not None:
+            out["classify_text"] = self.classify_text.get_concrete_function()
+        return out

@@ -1,0 +1,162 @@
+"""Running exported files: TFLite on the LiteRT interpreter, SavedModels with ``tf.saved_model.load``.
+
+Both runners take token features of real (unpadded) length and return logits,
+so verification and benchmarks feed every format the same inputs.
+
+Examples:
+    >>> model = LiteRTModel("model_dynamic_int8.tflite", num_threads=2)     # doctest: +SKIP
+    >>> model({"input_ids": ids, "attention_mask": mask}).shape             # doctest: +SKIP
+    (1, 2)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from tfkit.errors import TfkitError
+
+Features = dict[str, np.ndarray]
+
+
+class RuntimeLoadError(TfkitError, RuntimeError):
+    """An exported file could not be loaded or run."""
+
+
+class LiteRTModel:
+    """A TFLite file on ``ai_edge_litert``'s interpreter, fed inputs of any length.
+
+    Re-preparing an interpreter for a new input shape (resize, allocate, XNNPack
+    set-up) costs about as much as a short sentence's inference, so the model keeps
+    up to ``max_interpreters`` interpreters, one per input shape, least recently used
+    first out. With ``bucket`` (for variants that honour the attention mask) inputs are
+    padded to the next multiple of ``bucket`` tokens, so a handful of shapes serve
+    every length, as an app would do with fixed length buckets.
+    """
+
+    def __init__(self, path: str | os.PathLike, num_threads: int = 2, bucket: int | None = None,
+                 max_interpreters: int = 16):
+        self.path = Path(path)
+        self.num_threads = num_threads
+        self.bucket = bucket
+        self.max_interpreters = max(1, max_interpreters)
+        self._prepared: OrderedDict[tuple, Any] = OrderedDict()
+        first = self._new_interpreter()
+        self._inputs = {input_name(d["name"]): d for d in first.get_input_details()}
+        self._output = first.get_output_details()[0]["index"]
+        self._spare = first
+
+    def _new_interpreter(self) -> Any:
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            return Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+        except (ValueError, RuntimeError) as error:
+            raise RuntimeLoadError(f"LiteRT could not load '{self.path}': {error}") from error
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._inputs))
+
+    def _interpreter_for(self, shape: tuple[int, ...]) -> Any:
+        interpreter = self._prepared.get(shape)
+        if interpreter is not None:
+            self._prepared.move_to_end(shape)
+            return interpreter
+        if self._spare is not None:
+            interpreter, self._spare = self._spare, None
+        elif len(self._prepared) >= self.max_interpreters:
+            interpreter = self._prepared.popitem(last=False)[1]
+        else:
+            interpreter = self._new_interpreter()
+        for detail in self._inputs.values():
+            interpreter.resize_tensor_input(detail["index"], shape)
+        interpreter.allocate_tensors()
+        self._prepared[shape] = interpreter
+        return interpreter
+
+    def _pad(self, features: Features) -> Features:
+        length = features["input_ids"].shape[1]
+        target = -(-length // self.bucket) * self.bucket
+        if target == length:
+            return features
+        return {name: np.pad(value, ((0, 0), (0, target - length))) for name, value in features.items()}
+
+    def __call__(self, features: Features) -> np.ndarray:
+        if self.bucket:
+            features = self._pad(features)
+        interpreter = self._interpreter_for(tuple(features["input_ids"].shape))
+        for name, detail in self._inputs.items():
+            interpreter.set_tensor(detail["index"], features[name].astype(detail["dtype"], copy=False))
+        try:
+            interpreter.invoke()
+        except RuntimeError as error:
+            raise RuntimeLoadError(f"LiteRT could not run '{self.path}': {error}") from error
+        return np.array(interpreter.get_tensor(self._output), dtype=np.float32)
+
+
+_SMOKE = """
+import sys, numpy as np
+from ai_edge_litert.interpreter import Interpreter
+it = Interpreter(model_path=sys.argv[1], num_threads=1)
+for d in it.get_input_details():
+    it.resize_tensor_input(d["index"], [1, 4])
+it.allocate_tensors()
+for d in it.get_input_details():
+    it.set_tensor(d["index"], np.array([[2, 5, 6, 3]], d["dtype"]) if "input_ids" in d["name"] else np.ones((1, 4), d["dtype"]) if "mask" in d["name"] else np.zeros((1, 4), d["dtype"]))
+it.invoke()
+"""
+
+
+def smoke_test(path: str | os.PathLike, timeout: float = 300.0) -> None:
+    """Runs a TFLite file once in a child process, because a kernel that is missing at run time
+    aborts the whole process instead of raising."""
+    result = subprocess.run([sys.executable, "-c", _SMOKE, str(path)], capture_output=True, text=True,
+                            timeout=timeout)
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeLoadError(f"LiteRT cannot run '{path}' (exit code {result.returncode}: {detail}).")
+
+
+class SavedModelRunner:
+    """A SavedModel's ``serving_default`` signature, loaded with plain ``tf.saved_model.load``."""
+
+    def __init__(self, path: str | os.PathLike):
+        from tfkit._keras import tf
+
+        try:
+            import tensorflow_text  # noqa: F401  (registers the tokenizer ops of the raw-string signature)
+        except ImportError:
+            pass
+        self.path = Path(path)
+        try:
+            self._loaded = tf.saved_model.load(str(self.path))
+        except (OSError, ValueError, tf.errors.OpError) as error:
+            raise RuntimeLoadError(f"tf.saved_model.load could not load '{self.path}': {error}") from error
+        self._serving = self._loaded.signatures["serving_default"]
+        self._names = set(self._serving.structured_input_signature[1])
+        self._tf = tf
+
+    def __call__(self, features: Features) -> np.ndarray:
+        inputs = {name: self._tf.constant(value, self._tf.int32) for name, value in features.items()
+                  if name in self._names}
+        return self._serving(**inputs)["logits"].numpy()
+
+    def classify_text(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The raw-string signature's outputs for ``texts``."""
+        if "classify_text" not in self._loaded.signatures:
+            raise RuntimeLoadError(f"'{self.path}' has no classify_text signature (exported with raw_strings=False).")
+        out = self._loaded.signatures["classify_text"](text=self._tf.constant(list(texts)))
+        return {key: value.numpy() for key, value in out.items()}
+
+
+def input_name(tensor_name: str) -> str:
+    # "serving_default_input_ids:0" -> "input_ids"
+    name = tensor_name.split(":")[0]
+    return name[len("serving_default_"):] if name.startswith("serving_default_") else name
