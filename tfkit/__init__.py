@@ -10,7 +10,7 @@ Examples:
 __version__ = "0.1.0"
 
 from tfkit import _keras  # noqa: F401,E402  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-from tfkit import data, errors, evaluation, models  # noqa: E402
+from tfkit import data, errors, evaluation, export, models  # noqa: E402
 from tfkit.data import TaskType, TextDataset  # noqa: E402
 from tfkit.models import ClassifierConfig, TextClassifier, TrainingConfig  # noqa: E402
 
@@ -22,6 +22,11 @@ def __getattr__(name: str):
         import tfkit.tuning as tune
 
         return tune
+    # TF-MOT takes a second and a half to import: load it only when pruning is used.
+    if name in ("optimize", "prune"):
+        import tfkit.optimize as optimize
+
+        return optimize if name == "optimize" else optimize.prune
     raise AttributeError(f"module 'tfkit' has no attribute {name!r}")
 
 
@@ -34,6 +39,9 @@ __all__ = [
     "data",
     "errors",
     "evaluation",
+    "export",
     "models",
+    "optimize",
+    "prune",
     "tune",
 ]

@@ -1,4 +1,4 @@
-"""``tfkit`` command line: ``train``, ``evaluate``, ``predict`` and ``demo``.
+"""``tfkit`` command line: ``train``, ``tune``, ``evaluate``, ``predict``, ``prune``, ``export``, ``bench``, ``demo``.
 
 A thin layer: each command maps its flags to the Python API and prints where
 its outputs went.
@@ -245,6 +245,10 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     print(f"BBC News test accuracy: {summary['test_accuracy']:.4f}  macro-F1: {summary['test_macro_f1']:.4f}  "
           f"({summary['examples']['test']} held-out articles, {summary['seconds']:.0f} s)")
+    for name, row in summary["export"].items():
+        accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
+        print(f"  export {name:13s} {row['size_mb']:6.1f} MB  accuracy {accuracy}  "
+              f"p50 {row['latency_ms_p50']:.2f} ms  ({row['status']})")
     for name, path in summary["outputs"].items():
         print(f"  {name:17s} {path}")
     print(f"  {'summary':17s} {summary['outputs']['run']}/summary.json")
@@ -253,6 +257,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 COMMANDS = {"train": (_train_parser, _train), "tune": (_tune_parser, _tune), "evaluate": (_evaluate_parser, _evaluate),
             "predict": (_predict_parser, _predict), "demo": (_demo_parser, _demo)}
+
+from tfkit.cli import prune as _prune_cli  # noqa: E402  (`tfkit prune`: parser and handler in tfkit/cli/prune.py)
+
+COMMANDS["prune"] = (_prune_cli.add_parser, _prune_cli.run)
+
+from tfkit.cli import export as _export_cli  # noqa: E402  (`tfkit export` and `tfkit bench`)
+
+COMMANDS["export"] = (_export_cli.add_export_parser, _export_cli.run_export)
+COMMANDS["bench"] = (_export_cli.add_bench_parser, _export_cli.run_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,9 @@
 
 Loads BBC News, holds out a stratified 20 % test split, fine-tunes the default
 checkpoint (with 10 % of the rest as validation), evaluates on the test split,
-saves the model and writes ``summary.json`` at the top of the run folder.
+saves the model, exports it (SavedModel and float32 / dynamic-range int8 /
+full-integer int8 TFLite, each run on LiteRT against held-out articles) and
+writes ``summary.json`` at the top of the run folder.
 
 Examples:
     >>> from tfkit.pipeline.demo import DemoConfig, run_demo
@@ -20,7 +22,9 @@ from typing import Any
 
 from tfkit._io import atomic_write_json
 from tfkit.data.builtin import bbc_news
+from tfkit.export.config import ExportConfig
 from tfkit.models.config import _JsonConfig
+from tfkit.pipeline.export import export_stage
 from tfkit.pipeline.finetune import FinetuneConfig, finetune
 from tfkit.pipeline.run import RunDirectory
 
@@ -38,10 +42,19 @@ class DemoConfig(_JsonConfig):
     learning_rate: float = 1e-4
     batch_size: int = 16
     precision: str = "auto"
+    export_quantization: tuple[str, ...] = ("float32", "dynamic_int8", "full_int8")
+    export_samples: int = 200
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "export_quantization", tuple(self.export_quantization))
 
     def finetune_config(self) -> FinetuneConfig:
         return FinetuneConfig(epochs=self.epochs, max_length=self.max_length, learning_rate=self.learning_rate,
                               batch_size=self.batch_size, precision=self.precision, seed=self.seed)
+
+    def export_config(self) -> ExportConfig:
+        return ExportConfig(quantization=self.export_quantization, validation_samples=self.export_samples,
+                            representative_samples=self.export_samples, force=True, seed=self.seed)
 
 
 def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite: bool = False,
@@ -54,12 +67,17 @@ def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite:
     run = RunDirectory(config.output)
     result = finetune(train, validation, config.finetune_config(), run, evaluation=test,
                       resume=resume, overwrite=overwrite, verbose=verbose)
+    exported = export_stage(train, test, config.export_config(), run, resume=resume, overwrite=overwrite)
     summary = {
         "dataset": "bbc_news",
         "examples": {"train": len(train), "validation": len(validation), "test": len(test)},
         "labels": list(data.labels),
         "test_accuracy": result.report.metrics["accuracy"],
         "test_macro_f1": result.report.metrics["macro_f1"],
+        "export": {v["name"]: {"status": v["status"], "size_mb": round(v["size_bytes"] / 1e6, 1),
+                               "accuracy": v["verification"]["score"],
+                               "latency_ms_p50": round(v["verification"]["latency_ms_p50"], 2)}
+                   for v in exported.record["variants"]},
         "seconds": time.perf_counter() - start,
         "config": config.to_dict(),
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
@@ -69,6 +87,7 @@ def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite:
             "report": str(result.stage_dir / "report" / "report.json"),
             "confusion_matrix": str(result.stage_dir / "report" / "confusion_matrix.png"),
             "tensorboard_logs": str(result.stage_dir / "logs"),
+            "export": str(exported.path),
         },
     }
     atomic_write_json(Path(config.output) / "summary.json", summary)
