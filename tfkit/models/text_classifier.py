@@ -240,15 +240,10 @@ class TextClassifier(keras.Model):
         batch_size = kwargs.pop("batch_size", None) or self.training_config.batch_size
         num_examples = None
         if isinstance(x, TextDataset):
-            self._check_dataset(x, "x")
-            encoded = pipeline.encode(x, self.tokenizer, self.config.max_length)
             num_examples = len(x)
             if class_weight == "balanced":
                 class_weight = _balanced_weights(x)
-            x = pipeline.training_dataset(
-                encoded, x.targets, batch_size, seed=self.training_config.seed,
-                pad_to_bucket_boundary=self.config.jit_compile, batch_tokens=self.training_config.batch_tokens,
-            )
+            x = self.training_dataset(x, batch_size)
         elif class_weight == "balanced":
             raise ConfigError("class_weight='balanced' needs a TextDataset as x.")
         if isinstance(validation_data, TextDataset):
@@ -274,6 +269,22 @@ class TextClassifier(keras.Model):
             "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         }
         return history
+
+    def training_dataset(self, data: TextDataset, batch_size: int | None = None) -> tf.data.Dataset:
+        """The shuffled, length-bucketed batches ``fit`` trains on for ``data``.
+
+        Its cardinality is the number of steps per epoch, which sizes schedules
+        (learning rate, pruning) before training starts.
+
+        Examples:
+            >>> steps = int(clf.training_dataset(train).cardinality())   # doctest: +SKIP
+        """
+        self._check_dataset(data, "x")
+        encoded = pipeline.encode(data, self.tokenizer, self.config.max_length)
+        return pipeline.training_dataset(
+            encoded, data.targets, batch_size or self.training_config.batch_size, seed=self.training_config.seed,
+            pad_to_bucket_boundary=self.config.jit_compile, batch_tokens=self.training_config.batch_tokens,
+        )
 
     def compile_optimizer(self, total_steps: int) -> None:
         """Re-creates the auto optimizer with a schedule of ``total_steps``."""
