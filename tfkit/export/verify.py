@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -161,6 +161,3 @@ def _tensors(sample: Features) -> dict[str, Any]:
 
     return {name: tf.constant(value) for name, value in sample.items()}
 
-
-def texts_of(data: TextDataset | Sequence[str]) -> list[str]:
-    return list(data.texts) if isinstance(data, TextDataset) else list(data)
