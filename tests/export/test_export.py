@@ -175,3 +175,56 @@ def test_bucketed_inputs_give_the_exact_result_and_reuse_interpreters(exported, 
         features = {name: enc[name].astype(np.int32) for name in exact.input_names}
         np.testing.assert_allclose(bucketed(features), exact(features), atol=1e-4)
     assert len(bucketed._prepared) <= 2
+
+
+def test_rewritten_serving_graph_computes_the_keras_logits(classifier):
+    from tfkit.export.graph import _last_bert_layer
+
+    module = ServingModule(classifier, raw_strings=False)
+    assert _last_bert_layer(classifier.backbone) is not None  # the first-token rewrite applies to BERT
+    for text in ["good", "the film was very good and the plot was great fun"]:
+        enc = classifier.tokenizer([text], return_tensors="np")
+        tensors = [tf.constant(enc[name], tf.int32) for name in module.names]
+        np.testing.assert_allclose(module.logits(*tensors)["logits"].numpy(),
+                                   module.keras_logits(*tensors).numpy(), atol=1e-5)
+
+
+def test_batch_one_file_runs_a_padded_batch_row_by_row(exported, classifier):
+    path = exported.file("dynamic_int8")
+    manifest = json.loads(path.with_suffix(".json").read_text())
+    assert manifest["inputs"]["input_ids"]["shape"] == [1, None]
+    model = LiteRTModel(path)
+    assert model.batch_size == 1
+    texts = ["good", "the film was very good and great fun", "bad plot"]
+    enc = classifier.tokenizer(texts, padding=True, return_tensors="np")
+    batch = model({name: enc[name].astype(np.int32) for name in model.input_names})
+    for i, text in enumerate(texts):
+        single = classifier.tokenizer([text], return_tensors="np")
+        np.testing.assert_allclose(batch[i:i + 1], model({n: single[n].astype(np.int32) for n in model.input_names}),
+                                   atol=1e-6)
+
+
+def test_any_batch_tflite_takes_a_padded_batch(classifier, tmp_path):
+    from tfkit.export.tflite import convert
+
+    module = ServingModule(classifier, raw_strings=False, batch_size=None)
+    path = tmp_path / "any_batch.tflite"
+    path.write_bytes(convert(module, Quantization.FLOAT32))
+    model = LiteRTModel(path)
+    assert model.batch_size is None
+    texts = ["good", "the film was very good and great fun", "bad plot"]
+    enc = classifier.tokenizer(texts, padding=True, return_tensors="np")
+    out = model({name: enc[name].astype(np.int32) for name in model.input_names})
+    np.testing.assert_allclose(out, classifier.predict_logits(texts), atol=1e-4)
+
+
+def test_selective_full_int8_keeps_the_fastest_step_within_budget(classifier, toy):
+    from tfkit.export.selective import selective_full_int8
+    from tfkit.export.tflite import representative_samples
+
+    module = ServingModule(classifier, raw_strings=False)
+    samples = representative_samples(module, list(toy.texts[:16]))
+    validation = ValidationSet.from_dataset(module, toy, limit=16)
+    _, diagnosis, check = selective_full_int8(module, samples, validation, budget_points=100.0, log=lambda _: None)
+    fastest = min(diagnosis["steps"], key=lambda s: s["latency_ms_p50"])
+    assert diagnosis["chosen_step"] == fastest["step"] and check.latency_ms_p50 == fastest["latency_ms_p50"]

@@ -45,6 +45,8 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
                    help="leave out the SavedModel's raw-string (in-graph tokenizer) signature")
     p.add_argument("--threads", type=int, default=d.num_threads,
                    help=f"LiteRT threads for checks and latency (default {d.num_threads})")
+    p.add_argument("--any-batch", action="store_true",
+                   help="TFLite inputs take any batch size (default: batch fixed at 1, the fastest graph)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT folder")
 
 
@@ -61,7 +63,7 @@ def run_export(args: argparse.Namespace) -> int:
                         representative_samples=args.representative_samples,
                         validation_samples=args.validation_samples, accuracy_budget=args.accuracy_budget,
                         force=args.force, raw_strings=not args.no_raw_strings, num_threads=args.threads,
-                        overwrite=args.overwrite)
+                        batch_size=None if args.any_batch else 1, overwrite=args.overwrite)
     print(arts.report())
     print(f"export: {arts.path}  (export.json, report.md, saved_model/, tflite/)")
     return 0

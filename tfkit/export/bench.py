@@ -82,7 +82,7 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
     batches = _padded_batches(validation.samples, batch_size)
 
     def keras_fp32(features: Features) -> np.ndarray:
-        return module.logits(**features)["logits"].numpy()
+        return module.keras_logits(*(features[name] for name in module.names)).numpy()
 
     runners: list[tuple[str, Callable[[Features], np.ndarray], int | None]] = [("keras_fp32", keras_fp32, None)]
     for variant in record["variants"]:

@@ -79,9 +79,13 @@ class ExportConfig(_JsonConfig):
             model on the validation data; a variant beyond it is rejected unless ``force``.
         force: keep variants outside the accuracy budget (they are flagged in the report).
         num_threads: LiteRT interpreter threads for verification and latency.
-        bucket: padding-safe variants (float and dynamic-range) are checked and timed with
-            inputs padded to a multiple of this many tokens, as an app would run them; the
-            calibrated ones (full_int8, int16x8) always get each sentence's exact length.
+        bucket: if set, padding-safe variants (float and dynamic-range) are checked and timed
+            with inputs padded to a multiple of this many tokens (fewer prepared shapes, some
+            wasted compute); by default (None) every variant gets each sentence's exact length.
+            The calibrated ones (full_int8, int16x8) always get the exact length.
+        batch_size: the TFLite files' input batch: 1 (default) fixes it, so the graph has no
+            shape arithmetic left and runs fastest one sentence at a time, as on a phone; ``None``
+            accepts any batch. The SavedModel always takes any batch.
         seed: sampling seed of the representative and validation examples.
     """
 
@@ -93,7 +97,8 @@ class ExportConfig(_JsonConfig):
     accuracy_budget: float = 1.0
     force: bool = False
     num_threads: int = 2
-    bucket: int = 8
+    bucket: int | None = None
+    batch_size: int | None = 1
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -110,8 +115,10 @@ class ExportConfig(_JsonConfig):
             raise ConfigError(f"Expected validation_samples >= 1 or None. Received: {self.validation_samples}.")
         if self.accuracy_budget < 0:
             raise ConfigError(f"Expected accuracy_budget >= 0 (points). Received: {self.accuracy_budget}.")
-        if self.bucket < 1:
+        if self.bucket is not None and self.bucket < 1:
             raise ConfigError(f"Expected bucket >= 1. Received: bucket={self.bucket}.")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"Expected batch_size >= 1 or None. Received: batch_size={self.batch_size}.")
         if self.num_threads < 1:
             raise ConfigError(f"Expected num_threads >= 1. Received: {self.num_threads}.")
 

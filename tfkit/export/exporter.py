@@ -78,7 +78,7 @@ def export(
                           "representative_data=None. Pass representative_data=<training TextDataset>.")
     float_classifier = _float32(classifier)
     raw = config.raw_strings and wordpiece_vocab(float_classifier.tokenizer) is not None
-    module = ServingModule(float_classifier, raw_strings=raw)
+    module = ServingModule(float_classifier, raw_strings=raw, batch_size=config.batch_size)
     log(f"Running the Keras model on {min(len(check_data), config.validation_samples or len(check_data))} "
         "validation examples")
     validation = ValidationSet.from_dataset(module, check_data, config.validation_samples, config.seed,
@@ -172,13 +172,12 @@ def _tflite(module: ServingModule, tmp: Path, quantization: Quantization, sample
         check = verify(model, validation, tolerance, name)
     else:
         check = evaluate_model(model, validation, name)
-    if quantization is Quantization.FULL_INT8 and not _within_budget(check, config):
-        log(f"  plain full_int8 drops {check.drop_points} points; keeping the ops int8 damages most in float")
-        plain = {"step": "all_int8", "float_ops": 0, "accuracy": check.score, "drop_points": check.drop_points,
-                 "agreement": check.agreement, "latency_ms_p50": check.latency_ms_p50}
+    if quantization is Quantization.FULL_INT8:
+        log("  full_int8: measuring all-int8 and the selective steps (some ops kept in float); keeping the "
+            "fastest within the accuracy budget")
         flatbuffer, diagnosis, check = selective_full_int8(module, samples, validation, config.accuracy_budget,
-                                                           config.num_threads, log)
-        diagnosis["steps"].insert(0, plain)
+                                                           config.num_threads, log,
+                                                           plain=(path.read_bytes(), check))
         path.write_bytes(flatbuffer)
         smoke_test(path)
         extra["selective"] = diagnosis

@@ -4,8 +4,11 @@
 exposes
 
 * ``logits(input_ids, attention_mask[, token_type_ids])``: the model on token
-  ids, shapes ``[batch, length]`` with both dimensions dynamic (the TFLite
-  converter and ``serving_default`` use it);
+  ids, shapes ``[batch_size, length]``, length dynamic and the batch fixed at
+  ``batch_size`` (1 by default, as on a phone; ``None`` for any batch): what the
+  TFLite converter takes;
+* ``keras_logits(...)``: the unmodified Keras model on ``[batch, length]``, the
+  reference every exported file is checked against;
 * ``classify_text(text)``: raw strings in, tokenised in-graph with
   tensorflow-text's ``FastBertTokenizer`` built from the checkpoint's WordPiece
   vocabulary (same lower-casing, ``[CLS] ... [SEP]``, truncation to
@@ -86,6 +89,106 @@ def portable_layer_norm() -> Iterator[None]:
         keras.layers.LayerNormalization.call = original
 
 
+@contextlib.contextmanager
+def flat_dense() -> Iterator[None]:
+    """Traces ``Dense`` on ``[batch, length, features]`` inputs as reshape to 2-D, MatMul + bias,
+    reshape back: the same arithmetic as Keras' ``tensordot``, without the dynamic shape
+    bookkeeping (Shape/Gather/ReduceProd/Pack around every matmul) that tensordot leaves in a
+    dynamic-length TFLite graph. With a fixed batch size both reshapes are constants."""
+    original = keras.layers.Dense.call
+
+    def call(layer: Any, inputs: tf.Tensor) -> tf.Tensor:
+        if inputs.shape.rank != 3 or inputs.shape[-1] is None or layer.kernel.dtype != inputs.dtype:
+            return original(layer, inputs)
+        outputs = tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]), layer.kernel)
+        if layer.use_bias:
+            outputs = tf.nn.bias_add(outputs, layer.bias)
+        if layer.activation is not None:
+            outputs = layer.activation(outputs)
+        batch = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
+        return tf.reshape(outputs, tf.stack([batch, -1, layer.units]) if isinstance(batch, tf.Tensor)
+                          else [batch, -1, layer.units])
+
+    keras.layers.Dense.call = call
+    try:
+        yield
+    finally:
+        keras.layers.Dense.call = original
+
+
+# Sequence-classification heads that read only the first token's final hidden state.
+FIRST_TOKEN_HEADS = {"TFBertForSequenceClassification", "TFRobertaForSequenceClassification",
+                     "TFElectraForSequenceClassification"}
+
+
+def _last_bert_layer(backbone: Any) -> Any | None:
+    """The last encoder layer of a BERT-layout backbone whose head reads the first token only, else None."""
+    if type(backbone).__name__ not in FIRST_TOKEN_HEADS:
+        return None
+    main = getattr(backbone, getattr(backbone, "base_model_prefix", ""), None)
+    layers = getattr(getattr(main, "encoder", None), "layer", None)
+    if not layers:
+        return None
+    last = layers[-1]
+    attention = getattr(last, "attention", None)
+    parts = (getattr(attention, "self_attention", None), getattr(attention, "dense_output", None),
+             getattr(last, "intermediate", None), getattr(last, "bert_output", None))
+    if any(part is None for part in parts) or getattr(last, "is_decoder", False):
+        return None
+    return last
+
+
+@contextlib.contextmanager
+def first_token_last_layer(classifier: Any) -> Iterator[None]:
+    """Traces the last encoder layer for the first token ([CLS]) only.
+
+    A sequence-classification head reads just the first token of the last layer, so that
+    layer needs keys and values for every token but queries, attention output and
+    feed-forward for one: the logits are unchanged and the layer costs about a fifth.
+    Applies to BERT-layout encoders (BERT, MiniLM, RoBERTa, ELECTRA); other models are
+    traced unchanged."""
+    last = _last_bert_layer(classifier.backbone)
+    if last is None:
+        yield
+        return
+    layer_class = type(last)
+    original = layer_class.call
+
+    def call(layer: Any, hidden_states: tf.Tensor, attention_mask: tf.Tensor, head_mask: tf.Tensor, *args: Any,
+             **kwargs: Any) -> tuple:
+        output_attentions = kwargs.get("output_attentions", args[3] if len(args) > 3 else False)
+        if layer is not last or output_attentions or head_mask is not None:
+            return original(layer, hidden_states, attention_mask, head_mask, *args, **kwargs)
+        heads = layer.attention.self_attention
+        batch = hidden_states.shape[0] if hidden_states.shape[0] is not None else tf.shape(hidden_states)[0]
+
+        def split(tensor: tf.Tensor) -> tf.Tensor:
+            shape = [batch, -1, heads.num_attention_heads, heads.attention_head_size]
+            return tf.transpose(tf.reshape(tensor, tf.stack(shape) if isinstance(batch, tf.Tensor) else shape),
+                                [0, 2, 1, 3])
+
+        first = hidden_states[:, :1]
+        query = split(heads.query(first))
+        key = split(heads.key(hidden_states))
+        value = split(heads.value(hidden_states))
+        scores = tf.matmul(query, key, transpose_b=True) / tf.cast(heads.sqrt_att_head_size, hidden_states.dtype)
+        if attention_mask is not None:
+            scores = scores + attention_mask
+        context = tf.transpose(tf.matmul(tf.nn.softmax(scores, axis=-1), value), [0, 2, 1, 3])
+        shape = [batch, 1, heads.all_head_size]
+        context = tf.reshape(context, tf.stack(shape) if isinstance(batch, tf.Tensor) else shape)
+        attended = layer.attention.dense_output(hidden_states=context, input_tensor=first, training=False)
+        output = layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended,
+                                   training=False)
+        return (output,)
+
+    layer_class.call = call
+    try:
+        yield
+    finally:
+        layer_class.call = original
+
+
 class InGraphTokenizer(tf.Module):
     """WordPiece tokenisation of raw strings inside the graph (tensorflow-text ``FastBertTokenizer``)."""
 
@@ -128,15 +231,18 @@ class InGraphTokenizer(tf.Module):
 class ServingModule(tf.Module):
     """A float32 classifier with token-id and raw-string serving functions."""
 
-    def __init__(self, classifier: Any, raw_strings: bool = True):
+    def __init__(self, classifier: Any, raw_strings: bool = True, batch_size: int | None = 1):
         super().__init__(name="tfkit_classifier")
         self.classifier = classifier
         self.names = input_names(classifier)
         self.task = classifier.config.task
+        self.batch_size = batch_size
         self.label_names = tf.constant(list(classifier.config.labels) or ["value"])
         specs = [tf.TensorSpec([None, None], tf.int32, name=name) for name in self.names]
         with_types = "token_type_ids" in self.names
-        self.logits = tf.function(self._logits3 if with_types else self._logits2, input_signature=specs)
+        self.logits = tf.function(self._logits3 if with_types else self._logits2, input_signature=[
+            tf.TensorSpec([batch_size, None], tf.int32, name=name) for name in self.names])
+        self.keras_logits = tf.function(self._keras_logits, input_signature=specs)
         self.tokenizer = None
         if raw_strings:
             self.tokenizer = InGraphTokenizer(classifier.tokenizer, classifier.config.max_length,
@@ -144,6 +250,11 @@ class ServingModule(tf.Module):
             self.classify_text = tf.function(self._classify_text,
                                              input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         self.serving_default = tf.function(self._serving3 if with_types else self._serving2, input_signature=specs)
+        # Trace now: ``tf.saved_model.save`` swaps Keras layer calls for its own wrappers while it
+        # runs, so a function first traced during (or after) a save would miss the rewrites above.
+        for function in (self.logits, self.keras_logits, self.serving_default, getattr(self, "classify_text", None)):
+            if function is not None:
+                function.get_concrete_function()
 
     # Named arguments, because TFLite and SavedModel signatures take their input names from them.
     def _logits2(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -160,8 +271,12 @@ class ServingModule(tf.Module):
 
     def _logits(self, *tensors: tf.Tensor) -> dict[str, tf.Tensor]:
         inputs = dict(zip(self.names, tensors))
-        with portable_layer_norm():  # runs while the function is traced
+        # The rewrites run while the function is traced; the arithmetic stays the model's own.
+        with portable_layer_norm(), flat_dense(), first_token_last_layer(self.classifier):
             return {"logits": self.classifier(inputs, training=False)}
+
+    def _keras_logits(self, *tensors: tf.Tensor) -> tf.Tensor:
+        return self.classifier(dict(zip(self.names, tensors)), training=False)
 
     def _outputs(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
         if self.task is TaskType.SINGLE_LABEL:

@@ -50,7 +50,8 @@ def manifest_for(module: Any, path: Path, fmt: str, quantization: Quantization |
         "format": fmt,
         "quantization": quantization.value if quantization else "float32",
         "size_bytes": size_bytes(path),
-        "inputs": {name: {"dtype": "int32", "shape": [None, None]} for name in module.names},
+        "inputs": {name: {"dtype": "int32", "shape": [None if fmt == "saved_model" else module.batch_size, None]}
+                   for name in module.names},
         "outputs": outputs,
         "task": classifier.config.task.value,
         "labels": list(classifier.config.labels),
@@ -75,5 +76,5 @@ def _usage(fmt: str, quantization: Quantization | None) -> str:
     if quantization is not None and not quantization.padding_safe:
         return ("Calibrated on unpadded sentences: resize the inputs to [1, length] (or a batch of equal lengths) "
                 "with attention_mask all ones; padding is not masked reliably in this variant.")
-    return ("Resize the inputs to [batch, length]; pad with token 0 and attention_mask 0 (e.g. to a multiple of 8 "
-            "tokens, so a few prepared shapes serve every length).")
+    return ("Resize the inputs to [batch, length] (batch as the inputs' shape says); pad with token 0 and "
+            "attention_mask 0 (e.g. to a multiple of 8 tokens, so a few prepared shapes serve every length).")

@@ -38,10 +38,13 @@ class LiteRTModel:
     first out. With ``bucket`` (for variants that honour the attention mask) inputs are
     padded to the next multiple of ``bucket`` tokens, so a handful of shapes serve
     every length, as an app would do with fixed length buckets.
+
+    A file exported with a fixed batch of 1 (the default) is fed a larger batch one row
+    at a time, each row cut to its real length (its attention mask).
     """
 
     def __init__(self, path: str | os.PathLike, num_threads: int = 2, bucket: int | None = None,
-                 max_interpreters: int = 16):
+                 max_interpreters: int = 64):
         self.path = Path(path)
         self.num_threads = num_threads
         self.bucket = bucket
@@ -49,6 +52,8 @@ class LiteRTModel:
         self._prepared: OrderedDict[tuple, Any] = OrderedDict()
         first = self._new_interpreter()
         self._inputs = {input_name(d["name"]): d for d in first.get_input_details()}
+        batch = int(next(iter(self._inputs.values()))["shape_signature"][0])
+        self.batch_size = batch if batch > 0 else None
         self._output = first.get_output_details()[0]["index"]
         self._spare = first
 
@@ -89,6 +94,12 @@ class LiteRTModel:
         return {name: np.pad(value, ((0, 0), (0, target - length))) for name, value in features.items()}
 
     def __call__(self, features: Features) -> np.ndarray:
+        rows = features["input_ids"].shape[0]
+        if self.batch_size == 1 and rows != 1:
+            lengths = features["attention_mask"].sum(axis=1) if "attention_mask" in features \
+                else [features["input_ids"].shape[1]] * rows
+            return np.concatenate([self({name: value[i:i + 1, :max(int(lengths[i]), 1)]
+                                         for name, value in features.items()}) for i in range(rows)])
         if self.bucket:
             features = self._pad(features)
         interpreter = self._interpreter_for(tuple(features["input_ids"].shape))

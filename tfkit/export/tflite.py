@@ -1,8 +1,9 @@
 """TFLite conversion of a :class:`~tfkit.export.graph.ServingModule`, one quantization variant at a time.
 
 Every variant keeps to TFLite builtin ops (LiteRT cannot run Select TF ops) and
-takes ``[batch, length]`` inputs with both dimensions dynamic, so a caller
-resizes the inputs to each sentence's real length instead of padding.
+takes ``[1, length]`` inputs (``[batch, length]`` with ``batch_size=None``) with a
+dynamic length, so a caller resizes the inputs to each sentence's real length
+instead of padding.
 
 Calibration (``full_int8``, ``int16x8``) uses unpadded single sentences. The
 additive attention mask (``-10000`` on padding) would otherwise stretch the int8

@@ -48,7 +48,7 @@ class ValidationSet:
 
         samples = tuple(representative_samples(module, list(data.texts),
                                                list(data.text_pairs) if data.text_pairs else None))
-        reference = np.concatenate([module.logits(**_tensors(s))["logits"].numpy() for s in samples])
+        reference = np.concatenate([module.keras_logits(*(_tensors(s)[n] for n in module.names)).numpy() for s in samples])
         config = module.classifier.config
         return cls(samples, np.asarray(data.targets) if labelled else None, config.task, config.threshold, reference)
 
