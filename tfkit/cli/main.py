@@ -38,6 +38,19 @@ def _load(args: argparse.Namespace, path: str, **options):
                            label_delimiter=args.label_delimiter, delimiter=args.delimiter, **options)
 
 
+def _validation_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--validation", default=None, help="validation file; default: hold out --validation-split")
+    parser.add_argument("--validation-split", type=float, default=0.1,
+                        help="fraction of DATA held out for validation when --validation is not given (default 0.1)")
+
+
+def _train_and_validation(args: argparse.Namespace, data):
+    """``data`` and the ``--validation`` file, or a stratified ``--validation-split`` of ``data``."""
+    if args.validation:
+        return data, _load(args, args.validation, task=data.task, labels=data.labels or None)
+    return data.split(args.validation_split, seed=args.seed)
+
+
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     from tfkit.pipeline.finetune import FinetuneConfig
 
@@ -49,9 +62,7 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     _data_flags(p)
     p.add_argument("--task", default="auto", choices=["auto", "single_label", "multi_label", "regression"],
                    help="task type (default: inferred from the labels)")
-    p.add_argument("--validation", default=None, help="validation file; default: hold out --validation-split")
-    p.add_argument("--validation-split", type=float, default=0.1,
-                   help="fraction of the data held out for validation when --validation is not given (default 0.1)")
+    _validation_flags(p)
     p.add_argument("--output", required=True, help="run folder to write (e.g. saved_models/reviews)")
     p.add_argument("--checkpoint", default="", help="local Hugging Face checkpoint dir (default: all-MiniLM-L6-v2)")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
@@ -83,12 +94,7 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
 def _train(args: argparse.Namespace) -> int:
     from tfkit.pipeline import FinetuneConfig, RunDirectory, finetune
 
-    data = _load(args, args.data, task=args.task)
-    if args.validation:
-        train = data
-        validation = _load(args, args.validation, task=data.task, labels=data.labels or None)
-    else:
-        train, validation = data.split(args.validation_split, seed=args.seed)
+    train, validation = _train_and_validation(args, _load(args, args.data, task=args.task))
     config = FinetuneConfig(
         checkpoint=args.checkpoint, max_length=args.max_length, epochs=args.epochs, batch_size=args.batch_size,
         batch_tokens=args.batch_tokens,
@@ -118,8 +124,7 @@ def _tune_parser(sub: argparse._SubParsersAction) -> None:
                                    "KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set.")
     p.add_argument("data", help="training data: a .csv, .tsv or .jsonl file")
     _data_flags(p)
-    p.add_argument("--validation", default=None, help="validation file; default: hold out --validation-split")
-    p.add_argument("--validation-split", type=float, default=0.1, help="held-out fraction without --validation")
+    _validation_flags(p)
     p.add_argument("--output", required=True, help="run folder (the search goes to OUTPUT/02_tune)")
     p.add_argument("--checkpoint", default="", help="local Hugging Face checkpoint dir (default: all-MiniLM-L6-v2)")
     p.add_argument("--tuner", default=d.tuner, choices=["random", "bayesian", "hyperband"],
@@ -144,11 +149,7 @@ def _tune(args: argparse.Namespace) -> int:
     from tfkit.pipeline import RunDirectory
     from tfkit.pipeline.tune import TuneConfig, parse_space, tune
 
-    data = _load(args, args.data)
-    if args.validation:
-        train, validation = data, _load(args, args.validation, task=data.task, labels=data.labels or None)
-    else:
-        train, validation = data.split(args.validation_split, seed=args.seed)
+    train, validation = _train_and_validation(args, _load(args, args.data))
     config = TuneConfig(checkpoint=args.checkpoint, tuner=args.tuner, max_trials=args.max_trials,
                         objective=args.objective, space=parse_space(args.space),
                         early_stopping_patience=args.early_stopping, precision=args.precision,

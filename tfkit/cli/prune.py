@@ -13,7 +13,7 @@ import argparse
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Registers ``tfkit prune`` and its flags."""
-    from tfkit.cli.main import _data_flags
+    from tfkit.cli.main import _data_flags, _validation_flags
     from tfkit.optimize.config import LayerKind, PruningConfig
 
     d = PruningConfig()
@@ -27,9 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", required=True, help="run folder (the stage goes to OUTPUT/03_prune)")
     p.add_argument("--model", default=None,
                    help="saved tfkit model to prune (default: the run's tune model, else its fine-tune model)")
-    p.add_argument("--validation", default=None, help="validation file; default: hold out --validation-split")
-    p.add_argument("--validation-split", type=float, default=0.1,
-                   help="fraction of DATA held out for validation when --validation is not given (default 0.1)")
+    _validation_flags(p)
     p.add_argument("--sparsity", default=str(d.target_sparsity),
                    help=f"target fraction of zeros in [0, 1), e.g. 0.8, or an m:n pattern such as 2:4 "
                         f"(default {d.target_sparsity})")
@@ -60,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the prune stage for parsed ``args``."""
-    from tfkit.cli.main import _load
+    from tfkit.cli.main import _load, _train_and_validation
     from tfkit.models.saving import read_manifest
     from tfkit.optimize.config import PruningConfig
     from tfkit.pipeline import RunDirectory
@@ -69,11 +67,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = RunDirectory(args.output)
     source, _ = resolve_source(run_dir, args.model)
     manifest = read_manifest(source)["classifier"]
-    data = _load(args, args.data, task=manifest["task"], labels=manifest["labels"] or None)
-    if args.validation:
-        train, validation = data, _load(args, args.validation, task=data.task, labels=data.labels or None)
-    else:
-        train, validation = data.split(args.validation_split, seed=args.seed)
+    train, validation = _train_and_validation(
+        args, _load(args, args.data, task=manifest["task"], labels=manifest["labels"] or None))
     sparsity = {"pattern": args.sparsity} if ":" in args.sparsity else {"target_sparsity": _number(args.sparsity)}
     layers = tuple(k.strip() for k in args.layers.split(",") if k.strip())
     config = PruningConfig(**sparsity, schedule=args.schedule, begin_fraction=args.begin, end_fraction=args.end,

@@ -139,8 +139,9 @@ def _write(result: BenchResult, samples: int, num_threads: int, batch_size: int)
                                               "batch_size": batch_size, "rows": list(result.rows)})
     note = (f"\n{samples} examples; latency at batch 1 on each example's real length, {num_threads} threads; "
             f"throughput at batch {batch_size}, length-sorted and padded. Speed-up is against keras_fp32 "
-            "(a tf.function on the same inputs). Calibrated int8 variants are meant for unpadded input, so "
-            "their batch-32 figure is a speed figure only.\n")
+            "(the unmodified Keras model in a tf.function, on the same inputs). TFLite files with a fixed batch of 1 "
+            "(the default) run each batch row by row at the row's real length; in any-batch files the calibrated int8 "
+            "variants see padding they were not calibrated for, so their batch figure is a speed figure only.\n")
     atomic_write_text(folder / "bench.md", result.table() + note)
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

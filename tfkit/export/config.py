@@ -117,8 +117,8 @@ class ExportConfig(_JsonConfig):
             raise ConfigError(f"Expected accuracy_budget >= 0 (points). Received: {self.accuracy_budget}.")
         if self.bucket is not None and self.bucket < 1:
             raise ConfigError(f"Expected bucket >= 1. Received: bucket={self.bucket}.")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ConfigError(f"Expected batch_size >= 1 or None. Received: batch_size={self.batch_size}.")
+        if self.batch_size not in (1, None):
+            raise ConfigError(f"Expected batch_size 1 or None (any batch). Received: batch_size={self.batch_size!r}.")
         if self.num_threads < 1:
             raise ConfigError(f"Expected num_threads >= 1. Received: {self.num_threads}.")
 

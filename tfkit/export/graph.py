@@ -23,7 +23,8 @@ Examples:
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+import functools
+from typing import Any, Callable, Iterable, Iterator
 
 from tfkit._keras import keras, tf
 from tfkit.data.task import TaskType
@@ -63,57 +64,77 @@ def lower_cases(tokenizer: Any) -> bool:
 
 
 @contextlib.contextmanager
-def portable_layer_norm() -> Iterator[None]:
-    """Traces LayerNormalization as mean, subtract, multiply, mean, rsqrt: the same arithmetic, but
-    without TF's ``SquaredDifference``, whose TFLite kernel has no int16 version (int16x8 models that
-    contain it abort at run time)."""
-    original = keras.layers.LayerNormalization.call
+def routed_calls(layers: Iterable[Any], call: Callable[..., Any]) -> Iterator[None]:
+    """While open, each of ``layers`` runs ``call(layer, original_call, *args, **kwargs)`` instead of its call.
 
-    def call(layer: Any, inputs: tf.Tensor) -> tf.Tensor:
-        if list(layer.axis) not in ([-1], [inputs.shape.rank - 1]):
-            return original(layer, inputs)
-        mean = tf.reduce_mean(inputs, axis=-1, keepdims=True)
-        centered = inputs - mean
-        variance = tf.reduce_mean(centered * centered, axis=-1, keepdims=True)
-        outputs = centered * tf.math.rsqrt(variance + layer.epsilon)
-        if layer.scale:
-            outputs = outputs * tf.cast(layer.gamma, outputs.dtype)
-        if layer.center:
-            outputs = outputs + tf.cast(layer.beta, outputs.dtype)
-        return outputs
-
-    keras.layers.LayerNormalization.call = call
+    Set on the instances, not the class: ``tf.saved_model.save`` leaves its own wrapper as an
+    instance ``call`` on every Keras layer it saved, which would hide a class-level change.
+    """
+    layers = list(layers)
+    previous = [(layer, vars(layer).get("call"), "call" in vars(layer)) for layer in layers]
+    for layer in layers:
+        layer.call = functools.partial(call, layer, layer.call)
     try:
         yield
     finally:
-        keras.layers.LayerNormalization.call = original
+        for layer, before, had in previous:
+            if had:
+                layer.call = before
+            else:
+                del layer.call
 
 
-@contextlib.contextmanager
-def flat_dense() -> Iterator[None]:
+def _layers_of(classifier: Any, kind: type) -> list[Any]:
+    return [layer for layer in classifier.submodules if isinstance(layer, kind)]
+
+
+def _layer_norm(layer: Any, original: Callable[..., tf.Tensor], inputs: tf.Tensor, *args: Any, **kwargs: Any) -> tf.Tensor:
+    if list(layer.axis) not in ([-1], [inputs.shape.rank - 1]):
+        return original(inputs, *args, **kwargs)
+    mean = tf.reduce_mean(inputs, axis=-1, keepdims=True)
+    centered = inputs - mean
+    variance = tf.reduce_mean(centered * centered, axis=-1, keepdims=True)
+    outputs = centered * tf.math.rsqrt(variance + layer.epsilon)
+    if layer.scale:
+        outputs = outputs * tf.cast(layer.gamma, outputs.dtype)
+    if layer.center:
+        outputs = outputs + tf.cast(layer.beta, outputs.dtype)
+    return outputs
+
+
+def portable_layer_norm(classifier: Any) -> contextlib.AbstractContextManager:
+    """Traces LayerNormalization as mean, subtract, multiply, mean, rsqrt: the same arithmetic, but
+    without TF's ``SquaredDifference``, whose TFLite kernel has no int16 version (int16x8 models that
+    contain it abort at run time)."""
+    return routed_calls(_layers_of(classifier, keras.layers.LayerNormalization), _layer_norm)
+
+
+def _reshape(tensor: tf.Tensor, batch_of: tf.Tensor, *dims: int) -> tf.Tensor:
+    """``tensor`` reshaped to ``[batch, *dims]``, the batch taken from ``batch_of``: a constant shape when
+    the batch is static (a batch-1 graph), else read at run time."""
+    batch = batch_of.shape[0]
+    if batch is not None:
+        return tf.reshape(tensor, [batch, *dims])
+    return tf.reshape(tensor, tf.stack([tf.shape(batch_of)[0], *dims]))
+
+
+def _flat_dense(layer: Any, original: Callable[..., tf.Tensor], inputs: tf.Tensor, *args: Any, **kwargs: Any) -> tf.Tensor:
+    if inputs.shape.rank != 3 or inputs.shape[-1] is None or layer.kernel.dtype != inputs.dtype:
+        return original(inputs, *args, **kwargs)
+    outputs = tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]), layer.kernel)
+    if layer.use_bias:
+        outputs = tf.nn.bias_add(outputs, layer.bias)
+    if layer.activation is not None:
+        outputs = layer.activation(outputs)
+    return _reshape(outputs, inputs, -1, layer.units)
+
+
+def flat_dense(classifier: Any) -> contextlib.AbstractContextManager:
     """Traces ``Dense`` on ``[batch, length, features]`` inputs as reshape to 2-D, MatMul + bias,
     reshape back: the same arithmetic as Keras' ``tensordot``, without the dynamic shape
     bookkeeping (Shape/Gather/ReduceProd/Pack around every matmul) that tensordot leaves in a
     dynamic-length TFLite graph. With a fixed batch size both reshapes are constants."""
-    original = keras.layers.Dense.call
-
-    def call(layer: Any, inputs: tf.Tensor) -> tf.Tensor:
-        if inputs.shape.rank != 3 or inputs.shape[-1] is None or layer.kernel.dtype != inputs.dtype:
-            return original(layer, inputs)
-        outputs = tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]), layer.kernel)
-        if layer.use_bias:
-            outputs = tf.nn.bias_add(outputs, layer.bias)
-        if layer.activation is not None:
-            outputs = layer.activation(outputs)
-        batch = inputs.shape[0] if inputs.shape[0] is not None else tf.shape(inputs)[0]
-        return tf.reshape(outputs, tf.stack([batch, -1, layer.units]) if isinstance(batch, tf.Tensor)
-                          else [batch, -1, layer.units])
-
-    keras.layers.Dense.call = call
-    try:
-        yield
-    finally:
-        keras.layers.Dense.call = original
+    return routed_calls(_layers_of(classifier, keras.layers.Dense), _flat_dense)
 
 
 # Sequence-classification heads that read only the first token's final hidden state.
@@ -138,8 +159,33 @@ def _last_bert_layer(backbone: Any) -> Any | None:
     return last
 
 
-@contextlib.contextmanager
-def first_token_last_layer(classifier: Any) -> Iterator[None]:
+def _first_token_layer(layer: Any, original: Callable[..., tuple], hidden_states: tf.Tensor,
+                       attention_mask: tf.Tensor, head_mask: tf.Tensor, *args: Any, **kwargs: Any) -> tuple:
+    output_attentions = kwargs.get("output_attentions", args[3] if len(args) > 3 else False)
+    if output_attentions or head_mask is not None:
+        return original(hidden_states, attention_mask, head_mask, *args, **kwargs)
+    heads = layer.attention.self_attention
+
+    def split(tensor: tf.Tensor) -> tf.Tensor:
+        return tf.transpose(_reshape(tensor, hidden_states, -1, heads.num_attention_heads, heads.attention_head_size),
+                            [0, 2, 1, 3])
+
+    first = hidden_states[:, :1]
+    query = split(heads.query(first))
+    key = split(heads.key(hidden_states))
+    value = split(heads.value(hidden_states))
+    scores = tf.matmul(query, key, transpose_b=True) / tf.cast(heads.sqrt_att_head_size, hidden_states.dtype)
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    context = tf.transpose(tf.matmul(tf.nn.softmax(scores, axis=-1), value), [0, 2, 1, 3])
+    context = _reshape(context, hidden_states, 1, heads.all_head_size)
+    attended = layer.attention.dense_output(hidden_states=context, input_tensor=first, training=False)
+    output = layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended,
+                               training=False)
+    return (output,)
+
+
+def first_token_last_layer(classifier: Any) -> contextlib.AbstractContextManager:
     """Traces the last encoder layer for the first token ([CLS]) only.
 
     A sequence-classification head reads just the first token of the last layer, so that
@@ -148,45 +194,7 @@ def first_token_last_layer(classifier: Any) -> Iterator[None]:
     Applies to BERT-layout encoders (BERT, MiniLM, RoBERTa, ELECTRA); other models are
     traced unchanged."""
     last = _last_bert_layer(classifier.backbone)
-    if last is None:
-        yield
-        return
-    layer_class = type(last)
-    original = layer_class.call
-
-    def call(layer: Any, hidden_states: tf.Tensor, attention_mask: tf.Tensor, head_mask: tf.Tensor, *args: Any,
-             **kwargs: Any) -> tuple:
-        output_attentions = kwargs.get("output_attentions", args[3] if len(args) > 3 else False)
-        if layer is not last or output_attentions or head_mask is not None:
-            return original(layer, hidden_states, attention_mask, head_mask, *args, **kwargs)
-        heads = layer.attention.self_attention
-        batch = hidden_states.shape[0] if hidden_states.shape[0] is not None else tf.shape(hidden_states)[0]
-
-        def split(tensor: tf.Tensor) -> tf.Tensor:
-            shape = [batch, -1, heads.num_attention_heads, heads.attention_head_size]
-            return tf.transpose(tf.reshape(tensor, tf.stack(shape) if isinstance(batch, tf.Tensor) else shape),
-                                [0, 2, 1, 3])
-
-        first = hidden_states[:, :1]
-        query = split(heads.query(first))
-        key = split(heads.key(hidden_states))
-        value = split(heads.value(hidden_states))
-        scores = tf.matmul(query, key, transpose_b=True) / tf.cast(heads.sqrt_att_head_size, hidden_states.dtype)
-        if attention_mask is not None:
-            scores = scores + attention_mask
-        context = tf.transpose(tf.matmul(tf.nn.softmax(scores, axis=-1), value), [0, 2, 1, 3])
-        shape = [batch, 1, heads.all_head_size]
-        context = tf.reshape(context, tf.stack(shape) if isinstance(batch, tf.Tensor) else shape)
-        attended = layer.attention.dense_output(hidden_states=context, input_tensor=first, training=False)
-        output = layer.bert_output(hidden_states=layer.intermediate(hidden_states=attended), input_tensor=attended,
-                                   training=False)
-        return (output,)
-
-    layer_class.call = call
-    try:
-        yield
-    finally:
-        layer_class.call = original
+    return routed_calls([last] if last is not None else [], _first_token_layer)
 
 
 class InGraphTokenizer(tf.Module):
@@ -250,11 +258,6 @@ class ServingModule(tf.Module):
             self.classify_text = tf.function(self._classify_text,
                                              input_signature=[tf.TensorSpec([None], tf.string, name="text")])
         self.serving_default = tf.function(self._serving3 if with_types else self._serving2, input_signature=specs)
-        # Trace now: ``tf.saved_model.save`` swaps Keras layer calls for its own wrappers while it
-        # runs, so a function first traced during (or after) a save would miss the rewrites above.
-        for function in (self.logits, self.keras_logits, self.serving_default, getattr(self, "classify_text", None)):
-            if function is not None:
-                function.get_concrete_function()
 
     # Named arguments, because TFLite and SavedModel signatures take their input names from them.
     def _logits2(self, input_ids: tf.Tensor, attention_mask: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -272,7 +275,8 @@ class ServingModule(tf.Module):
     def _logits(self, *tensors: tf.Tensor) -> dict[str, tf.Tensor]:
         inputs = dict(zip(self.names, tensors))
         # The rewrites run while the function is traced; the arithmetic stays the model's own.
-        with portable_layer_norm(), flat_dense(), first_token_last_layer(self.classifier):
+        with portable_layer_norm(self.classifier), flat_dense(self.classifier), \
+                first_token_last_layer(self.classifier):
             return {"logits": self.classifier(inputs, training=False)}
 
     def _keras_logits(self, *tensors: tf.Tensor) -> tf.Tensor:

@@ -203,30 +203,17 @@ def kernel_bytes(classifier: Any, weight_keys: Iterable[str]) -> bytes:
     return b"".join(np.ascontiguousarray(weights[key].numpy(), np.float32).tobytes() for key in weight_keys)
 
 
-def float_tflite(classifier: Any, seq_length: int | None = None) -> bytes:
-    """A float32 TFLite conversion of ``classifier`` (builtin ops; batch 1, ``seq_length`` tokens).
-
-    A measurement aid for size comparisons; the deployable export lives in ``tfkit.export``.
+def float_tflite(classifier: Any) -> bytes:
+    """The float32 TFLite file :func:`tfkit.export` writes for ``classifier`` (without verifying it).
 
     Examples:
         >>> gzip_size(float_tflite(clf))   # doctest: +SKIP
     """
-    from tfkit._keras import tf
+    from tfkit.export.config import Quantization
+    from tfkit.export.graph import ServingModule
+    from tfkit.export.tflite import convert
 
-    length = seq_length or classifier.config.max_length
-    names = ["input_ids", "attention_mask"]
-    if "token_type_ids" in getattr(classifier.tokenizer, "model_input_names", ()) and \
-            "token_type_ids" in classifier.backbone.input_signature:
-        names.append("token_type_ids")
-    spec = [tf.TensorSpec([1, length], tf.int32, name=name) for name in names]
-
-    @tf.function(input_signature=spec)
-    def logits(*tensors):
-        return classifier(dict(zip(names, tensors)), training=False)
-
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([logits.get_concrete_function()], classifier)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+    return convert(ServingModule(classifier, raw_strings=False), Quantization.FLOAT32)
 
 
 def tflite_zero_count(model: bytes) -> int:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tfkit.data.dataset import TextDataset
-from tfkit.errors import CheckpointError, OutputExistsError
 from tfkit.export.config import ExportConfig
 from tfkit.export.exporter import export
 from tfkit.pipeline.run import RunDirectory
@@ -42,14 +41,7 @@ class ExportResult:
 
 def latest_model(run: RunDirectory, model: str | os.PathLike | None = None) -> tuple[Path, str | None]:
     """``model`` if given, else the model of the run's latest finished prune, tune or fine-tune stage."""
-    if model:
-        return Path(model), None
-    for parent in ("prune", "tune", "finetune"):
-        done = run.finished(parent)
-        if done and done.get("outputs", {}).get("model"):
-            return Path(done["outputs"]["model"]), parent
-    raise CheckpointError(f"'{run.path}' has no finished fine-tune, tune or prune stage to export. "
-                          "Received: model=None. Train into this run folder first or pass the model directory.")
+    return run.latest_model(("prune", "tune", "finetune"), model, "export")
 
 
 def export_stage(
@@ -64,12 +56,8 @@ def export_stage(
 ) -> ExportResult:
     """Exports and verifies the run's latest model; a finished stage is reused with ``resume``."""
     stage_dir = run.stage(STAGE)
-    done = run.finished(STAGE)
-    if done and resume and not overwrite:
+    if run.begin(STAGE, resume, overwrite, clear=False):  # export() replaces its folder atomically
         return ExportResult(stage_dir, json.loads((stage_dir / "export.json").read_text(encoding="utf-8")))
-    if done and not overwrite:
-        raise OutputExistsError(f"Stage '{stage_dir}' is already complete. Pass resume=True to reuse it or "
-                                "overwrite=True to redo it.")
     source, parent = latest_model(run, model)
     # An interrupted export left nothing behind (it writes to a temporary folder), so it simply starts again.
     artifacts = export(str(source), stage_dir, representative_data=representative, validate_on=validation,

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from tfkit.data.dataset import TextDataset
 from tfkit.data.task import TaskType
-from tfkit.errors import ConfigError, OutputExistsError
+from tfkit.errors import ConfigError
 from tfkit.evaluation.report import EvaluationReport
 from tfkit.models.checkpoint import default_checkpoint
 from tfkit.models.config import ClassifierConfig, TrainingConfig, _JsonConfig
@@ -102,15 +101,9 @@ def finetune(
     """
     stage_dir = run.stage(STAGE)
     model_dir, report_dir = stage_dir / "model", stage_dir / "report"
-    done = run.finished(STAGE)
-    if done and resume and not overwrite:
+    if run.begin(STAGE, resume, overwrite):
         report_file = report_dir / "report.json"
         return FinetuneResult(TextClassifier.load(model_dir), model_dir, _read_report(report_file), stage_dir)
-    if stage_dir.exists() and overwrite:
-        shutil.rmtree(stage_dir)
-    elif done:
-        raise OutputExistsError(f"Stage '{stage_dir}' is already complete. Pass resume=True to reuse it or "
-                                "overwrite=True to redo it.")
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in logs
         verbose = 1 if sys.stdout.isatty() else 2
     checkpoint = config.checkpoint or str(default_checkpoint())

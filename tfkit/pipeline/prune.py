@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from tfkit.data.dataset import TextDataset
-from tfkit.errors import CheckpointError, OutputExistsError
 from tfkit.evaluation.report import EvaluationReport
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.optimize.config import PruningConfig
@@ -62,16 +60,7 @@ def resolve_source(run: RunDirectory, model: str | os.PathLike | None = None) ->
         >>> resolve_source(RunDirectory("saved_models/run"))   # doctest: +SKIP
         (PosixPath('saved_models/run/01_finetune/model'), 'finetune')
     """
-    if model:
-        return Path(model), None
-    for parent in ("tune", "finetune"):
-        done = run.finished(parent)
-        if done and done.get("outputs", {}).get("model"):
-            return Path(done["outputs"]["model"]), parent
-    raise CheckpointError(
-        f"'{run.path}' has no finished fine-tune or tune stage to prune. Received: model=None. "
-        "Run `tfkit train` (or tune) into this run folder first, or pass the model directory to prune."
-    )
+    return run.latest_model(("tune", "finetune"), model, "prune")
 
 
 def prune_stage(
@@ -94,15 +83,9 @@ def prune_stage(
     """
     stage_dir = run.stage(STAGE)
     model_dir, report_dir = stage_dir / "model", stage_dir / "report"
-    done = run.finished(STAGE)
-    if done and resume and not overwrite:
+    if run.begin(STAGE, resume, overwrite):
         return PruneResult(TextClassifier.load(model_dir), model_dir, _read_report(report_dir / "report.json"),
                            None, None, stage_dir)
-    if stage_dir.exists() and overwrite:
-        shutil.rmtree(stage_dir)
-    elif done:
-        raise OutputExistsError(f"Stage '{stage_dir}' is already complete. Pass resume=True to reuse it or "
-                                "overwrite=True to redo it.")
     source, parent = resolve_source(run, model)
     dense = TextClassifier.load(source)
     dense_metrics = _headline(dense.evaluate_report(validation)) if validation is not None else {}
