@@ -12,6 +12,7 @@ Examples:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from tfkit.errors import OutputExistsError
+from tfkit.errors import DiskFullError, OutputExistsError
 
 
 @contextlib.contextmanager
@@ -28,6 +29,10 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
 
     On an exception the temporary directory is removed and ``path`` is left as
     it was. An existing ``path`` is replaced only when ``overwrite`` is true.
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+        DiskFullError: the device filled up (``ENOSPC``); ``path`` is as it was.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -36,35 +41,78 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
             "Pass overwrite=True (CLI: --overwrite) or choose another path."
         )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    except OSError as err:
+        raise _disk_full(err, path) if _is_disk_full(err) else err
     try:
         yield tmp
-    except BaseException:
+        _swap_into_place(tmp, path)
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if _is_disk_full(err):
+            raise _disk_full(err, path) from err
         raise
-    if path.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """Renames ``tmp`` to ``path``; an existing ``path`` is moved aside first and put back if that fails."""
+    if not path.exists():
+        os.replace(tmp, path)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+    try:
         os.replace(path, trash / path.name)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(trash / path.name, path)
+            raise
+    finally:
         shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Writes ``text`` to ``path`` through a temporary file and a rename."""
+    """Writes ``text`` to ``path`` through a temporary file and a rename.
+
+    Raises:
+        DiskFullError: the device filled up (``ENOSPC``); ``path`` is as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as err:
+        raise _disk_full(err, path) if _is_disk_full(err) else err
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if _is_disk_full(err):
+            raise _disk_full(err, path) from err
         raise
     return path
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    # h5py reports a full disk in a multi-line OSError, TensorFlow in its own error classes (no errno).
+    if not isinstance(err, Exception):
+        return False
+    return getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(err)
+
+
+def _disk_full(err: BaseException, path: Path) -> DiskFullError:
+    """A :class:`DiskFullError` naming the output ``path`` (of a nested write: its OS error)."""
+    if isinstance(err, DiskFullError) and err.__cause__ is not None:
+        err = err.__cause__
+    detail = (str(err).strip().splitlines() or [""])[0][:200]  # h5py's messages run over many lines
+    return DiskFullError(errno.ENOSPC, (
+        f"No space left on device while writing '{path}'; previous outputs kept. Expected enough free space "
+        f"on the device holding '{path.parent}'. Received: {type(err).__name__}: {detail}. Free some space (or "
+        "choose another output folder) and run the command again."))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -7,6 +7,7 @@ Layout::
     labels.txt                     one class name per line, in output order
     tfkit.json                     classifier and training configs, fit record, metrics
     README.md                      a short model card
+    checksums.json                 SHA-256 and size of every other file (``tfkit verify``)
 
 Examples:
     >>> clf.save("saved_models/reviews")                     # doctest: +SKIP
@@ -22,6 +23,7 @@ from typing import Any
 
 from tfkit._io import atomic_directory, atomic_write_json
 from tfkit.errors import CheckpointError
+from tfkit.integrity import check_weight_files, write_checksums
 from tfkit.models.config import ClassifierConfig, TrainingConfig
 
 FORMAT = "tfkit.text_classifier"
@@ -30,7 +32,12 @@ MANIFEST = "tfkit.json"
 
 
 def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None) -> Path:
-    """Writes ``model`` to ``path`` through a temporary directory renamed into place."""
+    """Writes ``model`` to ``path`` through a temporary directory renamed into place.
+
+    The folder's ``checksums.json`` is computed over the temporary directory just before
+    the rename. A full disk raises :class:`~tfkit.errors.DiskFullError` and leaves an
+    existing ``path`` as it was.
+    """
     from tfkit import __version__
 
     path = Path(path)
@@ -49,6 +56,7 @@ def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False
         }
         atomic_write_json(tmp / MANIFEST, manifest)
         (tmp / "README.md").write_text(_model_card(model, manifest), encoding="utf-8")
+        write_checksums(tmp)
     return path
 
 
@@ -77,6 +85,7 @@ def load_classifier(cls: Any, path: str | os.PathLike, **overrides: Any) -> Any:
     from tfkit.models.text_classifier import dtype_policy
 
     manifest = read_manifest(path)
+    check_weight_files(path, names=("tf_model.h5",))  # refuses a renamed pickle or a pickle-only folder
     config = ClassifierConfig.from_dict({**manifest["classifier"], **overrides})
     with dtype_policy(config.precision), quiet_transformers():
         backbone = TFAutoModelForSequenceClassification.from_pretrained(
