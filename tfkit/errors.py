@@ -34,3 +34,30 @@ class UnsupportedModelError(TfkitError, ValueError):
 
 class OutputExistsError(TfkitError, FileExistsError):
     """An output path already exists and neither overwrite nor resume was asked for."""
+
+
+class IntegrityError(TfkitError, ValueError):
+    """A saved folder does not match its checksums, or its manifest is malformed."""
+
+
+class UnsafePathError(IntegrityError):
+    """A path taken from input (a manifest, a stage record, a name) leaves the folder it must stay in."""
+
+
+class RunLockedError(TfkitError, RuntimeError):
+    """Another process is writing the same run folder."""
+
+
+class DiskFullError(TfkitError, OSError):
+    """The device filled up during a write; the previous outputs were kept."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class NoCompletedTrialError(TfkitError, RuntimeError):
+    """A hyperparameter search has no completed trial to report or restore."""
+
+
+class VariantNotWrittenError(TfkitError, FileNotFoundError):
+    """An export variant was rejected by its accuracy budget, so it has no file."""

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tfkit
-from tfkit._keras import tf
+from tfkit._keras import keras, tf
 from tfkit.errors import ConfigError
 from tfkit.export import ExportValidationError, LiteRTModel, Quantization, ValidationSet, verify
 from tfkit.export.config import DEFAULT_TOLERANCES, ExportConfig
@@ -27,7 +27,9 @@ def toy():
 
 @pytest.fixture(scope="module")
 def classifier(tiny_checkpoint, toy):
-    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16)
+    keras.utils.set_random_seed(0)  # module-scoped: built before the per-test seed
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16,
+                                               precision="float32")
     clf.compile(learning_rate=3e-3, batch_size=8)
     clf.fit(toy, epochs=10, verbose=0)  # a model that has learnt the toy task: labels far from the boundary
     assert clf.evaluate(toy, verbose=0)["accuracy"] > 0.9
@@ -227,13 +229,23 @@ def test_any_batch_tflite_takes_a_padded_batch(classifier, tmp_path):
     np.testing.assert_allclose(out, classifier.predict_logits(texts), atol=1e-4)
 
 
-def test_selective_full_int8_keeps_the_fastest_step_within_budget(classifier, toy):
+def test_selective_full_int8_returns_the_file_of_the_step_it_reports(classifier, toy, tmp_path):
+    """The choice rule itself is unit-tested in test_budget_direction.py; here: the returned flatbuffer is the
+    chosen step's file (it reproduces that step's measured accuracy and logits), not another candidate's."""
     from tfkit.export.selective import selective_full_int8
     from tfkit.export.tflite import representative_samples
+    from tfkit.export.verify import evaluate_model
 
     module = ServingModule(classifier, raw_strings=False)
     samples = representative_samples(module, list(toy.texts[:16]))
     validation = ValidationSet.from_dataset(module, toy, limit=16)
-    _, diagnosis, check = selective_full_int8(module, samples, validation, budget_points=100.0, log=lambda _: None)
-    fastest = min(diagnosis["steps"], key=lambda s: s["latency_ms_p50"])
-    assert diagnosis["chosen_step"] == fastest["step"] and check.latency_ms_p50 == fastest["latency_ms_p50"]
+    flatbuffer, diagnosis, check = selective_full_int8(module, samples, validation, budget_points=100.0,
+                                                       log=lambda _: None)
+    chosen = next(s for s in diagnosis["steps"] if s["step"] == diagnosis["chosen_step"])
+    path = tmp_path / "chosen.tflite"
+    path.write_bytes(flatbuffer)
+    rerun = evaluate_model(LiteRTModel(path), validation, "chosen.tflite")
+    assert rerun.score == chosen["accuracy"] == check.score
+    assert rerun.agreement == chosen["agreement"]
+    assert rerun.max_abs_logit_diff == pytest.approx(check.max_abs_logit_diff, abs=1e-6)
+    assert len(diagnosis["float_ops"]) == chosen["float_ops"]

@@ -9,11 +9,8 @@ import tfkit
 pytestmark = pytest.mark.slow
 
 
-def test_minilm_on_sst2_slice_reaches_75_percent(sst2_dir, tmp_path):
-    try:
-        checkpoint = tfkit.models.default_checkpoint()
-    except tfkit.errors.CheckpointError as err:
-        pytest.skip(str(err))
+def test_minilm_on_sst2_slice_reaches_75_percent(sst2_dir, default_checkpoint, tmp_path):
+    checkpoint = default_checkpoint
     train = tfkit.data.sst2("train", sst2_dir).take(2000, seed=0)
     dev = tfkit.data.sst2("dev", sst2_dir)
     clf = tfkit.TextClassifier.from_pretrained(checkpoint, labels=train.labels, max_length=64,

@@ -44,11 +44,8 @@ def test_safetensors_checkpoint_matches_h5(tmp_path, toy_data):
         np.testing.assert_array_equal(enc_a[name], enc_b[name], err_msg=name)
 
 
-def test_default_minilm_checkpoint_loads_its_safetensors():
-    try:
-        path = tfkit.models.default_checkpoint()
-    except CheckpointError as err:
-        pytest.skip(str(err))
+def test_default_minilm_checkpoint_loads_its_safetensors(default_checkpoint):
+    path = default_checkpoint
     from safetensors.numpy import load_file
 
     clf = tfkit.TextClassifier.from_pretrained(path, labels=("a", "b"))

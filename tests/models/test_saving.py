@@ -72,9 +72,17 @@ def test_load_errors(tmp_path, tiny_checkpoint):
         tfkit.TextClassifier.load(tiny_checkpoint)
 
 
-def test_load_with_precision_override(tiny_classifier, tmp_path):
+def test_load_with_precision_override(tiny_classifier, toy_data, tmp_path):
+    tiny_classifier.compile(learning_rate=3e-3, batch_size=8)
+    tiny_classifier.fit(toy_data, epochs=10, verbose=0)  # logits of a trained model, well away from 0
     path = tiny_classifier.save(tmp_path / "model")
     loaded = tfkit.TextClassifier.load(path, precision="mixed_bfloat16")
     assert loaded.config.precision.value == "mixed_bfloat16"
-    np.testing.assert_allclose(loaded.predict_logits(["good film"]), tiny_classifier.predict_logits(["good film"]),
-                               atol=0.05)
+    assert loaded.backbone.bert.encoder.layer[0].compute_dtype == "bfloat16"
+    texts = list(toy_data.texts[:16])
+    ours, reference = loaded.predict_logits(texts), tiny_classifier.predict_logits(texts)
+    scale = float(np.abs(reference).max())
+    assert scale > 1.0, "trained logits"
+    assert not np.array_equal(ours, reference), "computed in bfloat16, not float32"
+    np.testing.assert_allclose(ours, reference, atol=0.05 * scale)  # bfloat16 keeps ~3 significant digits
+    assert (ours.argmax(1) == reference.argmax(1)).all()

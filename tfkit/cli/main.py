@@ -28,6 +28,11 @@ def _data_flags(parser: argparse.ArgumentParser, with_labels: bool = True) -> No
         parser.add_argument("--label-delimiter", default=None,
                             help="split string labels on this delimiter (makes the task multi-label)")
     parser.add_argument("--delimiter", default=None, help="file delimiter if the extension does not tell it")
+    parser.add_argument("--encoding", default="utf-8",
+                        help="text encoding of the file, e.g. cp1252 or latin-1 for Windows exports (default: utf-8)")
+    parser.add_argument("--encoding-errors", default="strict", choices=["strict", "replace"],
+                        help="strict: undecodable bytes are an error naming the line (default); replace: they become "
+                             "U+FFFD and the affected rows are counted")
 
 
 def _load(args: argparse.Namespace, path: str, **options):
@@ -35,7 +40,8 @@ def _load(args: argparse.Namespace, path: str, **options):
     import tfkit
 
     return tfkit.data.load(path, text=args.text_column, label=args.label_column, text_pair=args.text_pair_column,
-                           label_delimiter=args.label_delimiter, delimiter=args.delimiter, **options)
+                           label_delimiter=args.label_delimiter, delimiter=args.delimiter, encoding=args.encoding,
+                           encoding_errors=args.encoding_errors, **options)
 
 
 def _validation_flags(parser: argparse.ArgumentParser) -> None:
@@ -185,35 +191,46 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict_parser(sub: argparse._SubParsersAction) -> None:
+    from tfkit.models.streaming import DEFAULT_CHUNK_SIZE
+
     p = sub.add_parser("predict", help="predict labels for texts or a file",
-                       description="Prints one JSON object per input: label, score and probabilities.")
+                       description="Prints one JSON object per input: label, score and probabilities. A --input "
+                                   "file is streamed in chunks, so memory does not grow with its size.")
     p.add_argument("model", help="a saved tfkit model directory")
     p.add_argument("texts", nargs="*", help="texts to classify (or use --input)")
     p.add_argument("--input", default=None, help="a .csv, .tsv or .jsonl file of texts")
     _data_flags(p, with_labels=False)
-    p.add_argument("--output", default=None, help="write JSON lines here instead of standard output")
+    p.add_argument("--output", default=None,
+                   help="write JSON lines here (atomically: whole or not at all) instead of standard output")
     p.add_argument("--batch-size", type=int, default=64, help="examples per batch (default 64)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE,
+                   help=f"rows of --input read, predicted and written at a time (default {DEFAULT_CHUNK_SIZE})")
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import tfkit
-    from tfkit._io import atomic_write_text
-    from tfkit.data.reading import read_table
+    import itertools
 
-    clf = tfkit.TextClassifier.load(args.model)
+    import tfkit
+    from tfkit.models.streaming import atomic_text_output, read_text_chunks, write_predictions
+
     texts: list = list(args.texts)
-    if args.input:
-        table = read_table(args.input, delimiter=args.delimiter)
-        column = [str(t) for t in table.column(args.text_column, "text")]
-        texts += list(zip(column, table.column(args.text_pair_column, "text_pair"))) if args.text_pair_column else column
-    if not texts:
+    if not texts and not args.input:
         raise TfkitError("Nothing to predict: give texts as arguments or --input FILE.")
-    lines = [json.dumps({"text": t, **p}) for t, p in zip(texts, clf.predict(texts, batch_size=args.batch_size))]
+    rows = []
+    if args.input:  # the file is checked before the model loads; its rows are read lazily, a chunk at a time
+        rows = read_text_chunks(args.input, args.text_column, args.text_pair_column, delimiter=args.delimiter,
+                                encoding=getattr(args, "encoding", None) or "utf-8",
+                                encoding_errors=getattr(args, "encoding_errors", None) or "strict",
+                                chunk_size=args.chunk_size)
+    chunks = itertools.chain([texts] if texts else [], rows)
+    clf = tfkit.TextClassifier.load(args.model)
+    progress = bool(args.input) and sys.stderr.isatty()
     if args.output:
-        atomic_write_text(args.output, "\n".join(lines) + "\n")
+        with atomic_text_output(args.output) as stream:
+            write_predictions(clf, chunks, stream, args.batch_size, progress)
         print(f"predictions: {args.output}")
     else:
-        print("\n".join(lines))
+        write_predictions(clf, chunks, sys.stdout, args.batch_size, progress)
     return 0
 
 
@@ -248,8 +265,9 @@ def _demo(args: argparse.Namespace) -> int:
           f"({summary['examples']['test']} held-out articles, {summary['seconds']:.0f} s)")
     for name, row in summary["export"].items():
         accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
-        print(f"  export {name:13s} {row['size_mb']:6.1f} MB  accuracy {accuracy}  "
-              f"p50 {row['latency_ms_p50']:.2f} ms  ({row['status']})")
+        latency = "-" if row["latency_ms_p50"] is None else f"{row['latency_ms_p50']:.2f}"
+        print(f"  export {name:13s} {row['size_mb']:6.1f} MB  test accuracy {accuracy}  "
+              f"p50 {latency} ms  ({row['status']}; chosen on validation)")
     for name, path in summary["outputs"].items():
         print(f"  {name:17s} {path}")
     print(f"  {'summary':17s} {summary['outputs']['run']}/summary.json")
@@ -267,6 +285,10 @@ from tfkit.cli import export as _export_cli  # noqa: E402  (`tfkit export` and `
 
 COMMANDS["export"] = (_export_cli.add_export_parser, _export_cli.run_export)
 COMMANDS["bench"] = (_export_cli.add_bench_parser, _export_cli.run_bench)
+
+from tfkit.cli import verify as _verify_cli  # noqa: E402  (`tfkit verify`: checksums of model/export/run folders)
+
+COMMANDS["verify"] = (_verify_cli.add_parser, _verify_cli.run)
 
 
 def build_parser() -> argparse.ArgumentParser:

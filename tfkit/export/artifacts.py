@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from tfkit.errors import ConfigError, VariantNotWrittenError
 from tfkit.export.config import ExportConfig
 from tfkit.export.verify import Check
 
@@ -46,13 +47,13 @@ class ExportedArtifacts:
         for variant in self.variants:
             if variant.name == name:
                 return variant
-        raise KeyError(f"No variant {name!r}. Variants: {[v.name for v in self.variants]}.")
+        raise ConfigError(f"Expected one of the exported variants {[v.name for v in self.variants]}. Received: {name!r}.")
 
     def file(self, name: str) -> Path:
         """Absolute path of an exported variant's file."""
         variant = self[name]
         if variant.path is None:
-            raise FileNotFoundError(f"Variant {name!r} was rejected and not written ({variant.check.drop_points} "
+            raise VariantNotWrittenError(f"Variant {name!r} was rejected and not written ({variant.check.drop_points} "
                                     "points accuracy drop); export with force=True to keep it.")
         return self.path / variant.path
 

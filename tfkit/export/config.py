@@ -76,7 +76,9 @@ class ExportConfig(_JsonConfig):
         representative_samples: training examples used to calibrate ``full_int8``/``int16x8``.
         validation_samples: validation examples every file is run on (``None``: all of them).
         accuracy_budget: largest accuracy drop (in points) a variant may show against the Keras
-            model on the validation data; a variant beyond it is rejected unless ``force``.
+            model on the validation data; a variant beyond it is rejected unless ``force``. For
+            regression the score is the MSE, an error: the budget then bounds its increase in
+            percent of the Keras model's MSE.
         force: keep variants outside the accuracy budget (they are flagged in the report).
         num_threads: LiteRT interpreter threads for verification and latency.
         bucket: if set, padding-safe variants (float and dynamic-range) are checked and timed

@@ -4,6 +4,7 @@ Output layout (written to a temporary folder and renamed into place)::
 
     <output>/export.json                 config, every variant's checks, rejected variants
     <output>/report.md                   the same as a table
+    <output>/checksums.json              SHA-256 and size of every other file (``tfkit verify``)
     <output>/saved_model/                serving_default (token ids) + classify_text (raw strings)
     <output>/saved_model.json            its manifest; labels.txt and vocab.txt sit beside both formats
     <output>/tflite/model_<variant>.tflite and model_<variant>.json (manifest), labels.txt, vocab.txt
@@ -33,6 +34,7 @@ from tfkit.export.runtime import LiteRTModel, SavedModelRunner, smoke_test
 from tfkit.export.selective import selective_full_int8
 from tfkit.export.tflite import convert, representative_samples
 from tfkit.export.verify import ExportValidationError, ValidationSet, evaluate_model, verify
+from tfkit.integrity import write_checksums
 
 
 def export(
@@ -78,6 +80,9 @@ def export(
                           "representative_data=None. Pass representative_data=<training TextDataset>.")
     float_classifier = _float32(classifier)
     raw = config.raw_strings and wordpiece_vocab(float_classifier.tokenizer) is not None
+    if raw and check_data.text_pairs is not None:
+        raw = False  # the raw-string signature takes one text: a pair model gets none, and says why
+        log(f"  {PAIR_NO_RAW_STRINGS}")
     module = ServingModule(float_classifier, raw_strings=raw, batch_size=config.batch_size)
     log(f"Running the Keras model on {min(len(check_data), config.validation_samples or len(check_data))} "
         "validation examples")
@@ -98,8 +103,14 @@ def export(
         artifacts = ExportedArtifacts(Path(output_dir), config, tuple(variants), validation.keras_score())
         atomic_write_json(tmp / "export.json", artifacts.to_dict())
         (tmp / "report.md").write_text(artifacts.report(), encoding="utf-8")
+        write_checksums(tmp)  # over the temporary folder, just before the rename
     log(f"Export written to {output_dir}")
     return artifacts
+
+
+PAIR_NO_RAW_STRINGS = (
+    "classify_text (raw strings) is not written for sentence-pair models: it takes one text per example. "
+    "Call serving_default with the token ids of tokenizer(text, text_pair) instead.")
 
 
 def _float32(classifier: Any) -> Any:
@@ -124,6 +135,8 @@ def _saved_model(module: ServingModule, tmp: Path, validation: ValidationSet, ch
     runner = SavedModelRunner(path)
     check = verify(runner, validation, DEFAULT_TOLERANCES[Quantization.FLOAT32], "saved_model")
     extra: dict[str, Any] = {"signatures": sorted(module.signatures())}
+    if module.tokenizer is None and config.raw_strings and check_data.text_pairs is not None:
+        extra["classify_text"] = PAIR_NO_RAW_STRINGS
     if module.tokenizer is not None:
         extra["raw_string_agreement"] = raw_string_agreement(runner, module, check_data, config)
         if extra["raw_string_agreement"] < 1.0:
@@ -143,7 +156,8 @@ def raw_string_agreement(runner: SavedModelRunner, module: ServingModule, data: 
     import numpy as np
 
     if data.text_pairs is not None:
-        return float("nan")  # the raw-string signature takes single texts
+        raise ConfigError(f"Expected single-text data for the raw-string check. Received: sentence pairs. "
+                          f"{PAIR_NO_RAW_STRINGS}")
     subset = data if config.validation_samples is None or config.validation_samples >= len(data) \
         else data.take(config.validation_samples, seed=config.seed)
     texts = list(subset.texts)

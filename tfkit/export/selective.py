@@ -25,22 +25,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tfkit import _compat
 from tfkit._keras import tf
 from tfkit.export.config import Quantization
-from tfkit.export.runtime import LiteRTModel, input_name
+from tfkit.export.runtime import LiteRTModel
 from tfkit.export.tflite import Sample, converter_for
 from tfkit.export.verify import Check, ValidationSet, evaluate_model
-
-_Debugger = tf.lite.experimental.QuantizationDebugger
-
-
-class _ResizingDebugger(_Debugger):
-    """``QuantizationDebugger`` that accepts dict samples of varying length (it resizes only once)."""
-
-    def _set_input_tensors(self, interpreter: Any, tensor_data: Any, initialize: bool) -> None:
-        if isinstance(tensor_data, dict):
-            tensor_data = [tensor_data[input_name(d["name"])] for d in interpreter.get_input_details()]
-        super()._set_input_tensors(interpreter, tensor_data, True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +48,7 @@ def rank_op_errors(module: Any, samples: Sequence[Sample], debug_samples: int = 
     debug_data = list(samples[:debug_samples])
     options = tf.lite.experimental.QuantizationDebugOptions(
         layer_debug_metrics={"mean_squared_error": lambda diffs: float(np.mean(np.square(diffs)))})
-    debugger = _ResizingDebugger(converter=converter, debug_dataset=lambda: iter(debug_data),
+    debugger = _compat.ResizingQuantizationDebugger(converter=converter, debug_dataset=lambda: iter(debug_data),
                                  debug_options=options)
     debugger.run()
     dump = io.StringIO()
@@ -77,7 +67,7 @@ def quantize_keeping_float(module: Any, samples: Sequence[Sample], float_tensors
     converter = converter_for(module, Quantization.FULL_INT8, samples)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(float_tensors))
     debug_data = list(samples[:debug_samples])
-    debugger = _ResizingDebugger(converter=converter, debug_dataset=lambda: iter(debug_data),
+    debugger = _compat.ResizingQuantizationDebugger(converter=converter, debug_dataset=lambda: iter(debug_data),
                                  debug_options=options)
     return debugger.get_nondebug_quantized_model()
 
@@ -131,14 +121,29 @@ def selective_full_int8(
                                    "latency_ms_p50": check.latency_ms_p50})
         log(f"  full_int8 step '{step}' ({len(kept)} ops in float): drop {check.drop_points} points, "
             f"agreement {check.agreement:.4f}, p50 {check.latency_ms_p50:.2f} ms")
-    within = [c for c in candidates if c[1].drop_points is not None and c[1].drop_points <= budget_points]
-    if within:
-        flatbuffer, check, step, kept = min(within, key=lambda c: c[1].latency_ms_p50)
-    else:
-        flatbuffer, check, step, kept = max(candidates, key=lambda c: c[1].score or 0.0)
+    flatbuffer, check, step, kept = candidates[choose_step([c[1] for c in candidates], budget_points)]
     diagnosis.update(chosen_step=step, float_ops=kept,
                      rule="fastest step within the accuracy budget, else the most accurate")
     return flatbuffer, diagnosis, check
+
+
+def choose_step(checks: Sequence[Check], budget_points: float) -> int:
+    """The index of the fastest check within ``budget_points``, else of the least degraded one.
+
+    ``drop_points`` is positive when a file is worse than the Keras model for any metric
+    (accuracy or an error such as regression MSE), so one rule serves both directions.
+
+    Examples:
+        >>> fast = Check(8, 1.0, 0.1, 0.80, 0.82, 1.0, 1.2)   # 2 points worse, 1.0 ms
+        >>> slow = Check(8, 1.0, 0.1, 0.82, 0.82, 2.0, 2.2)   # as good, 2.0 ms
+        >>> choose_step([fast, slow], budget_points=1.0), choose_step([fast, slow], budget_points=3.0)
+        (1, 0)
+    """
+    known = [i for i, c in enumerate(checks) if c.drop_points is not None]
+    within = [i for i in known if checks[i].drop_points <= budget_points]
+    if within:
+        return min(within, key=lambda i: checks[i].latency_ms_p50)
+    return min(known, key=lambda i: checks[i].drop_points) if known else 0
 
 
 def _check(flatbuffer: bytes, validation: ValidationSet, num_threads: int) -> Check:

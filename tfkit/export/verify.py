@@ -73,6 +73,11 @@ class ValidationSet:
             return float(np.mean(np.all(predicted == self.targets, axis=1)))
         return float(np.mean((predicted - self.targets) ** 2))
 
+    @property
+    def higher_is_better(self) -> bool:
+        """Accuracy (classification) rises with quality; MSE (regression) is an error and falls."""
+        return self.task is not TaskType.REGRESSION
+
     def keras_score(self) -> float | None:
         """The Keras fp32 model's own score on the targets."""
         return self.score(self.reference)
@@ -98,13 +103,21 @@ class Check:
     reference_score: float | None  # the same for the Keras fp32 model
     latency_ms_p50: float
     latency_ms_p90: float
+    higher_is_better: bool = True  # False when ``score`` is an error (regression MSE)
 
     @property
     def drop_points(self) -> float | None:
-        """Accuracy drop against Keras fp32, in points (None without targets or for regression)."""
+        """How much worse than Keras fp32 the file scores: positive is worse, whatever the metric.
+
+        Accuracy: the drop in percentage points. An error metric (regression MSE): its increase in
+        percent of the Keras model's error, so the same ``accuracy_budget`` bounds both. None
+        without targets.
+        """
         if self.score is None or self.reference_score is None:
             return None
-        return round(100.0 * (self.reference_score - self.score), 4)
+        if self.higher_is_better:
+            return round(100.0 * (self.reference_score - self.score), 4)
+        return round(100.0 * (self.score - self.reference_score) / max(abs(self.reference_score), 1e-12), 4)
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "drop_points": self.drop_points}
@@ -136,6 +149,7 @@ def evaluate_model(model: Callable[[Features], np.ndarray], validation: Validati
         max_abs_logit_diff=float(np.max(np.abs(logits - validation.reference))),
         score=validation.score(logits), reference_score=validation.score(validation.reference),
         latency_ms_p50=float(np.percentile(times, 50)), latency_ms_p90=float(np.percentile(times, 90)),
+        higher_is_better=validation.higher_is_better,
     )
 
 

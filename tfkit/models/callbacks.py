@@ -44,8 +44,13 @@ def training_callbacks(
     mode: str,
     patience: int | None,
     has_validation: bool,
+    restore_best: bool = False,
 ) -> list[keras.callbacks.Callback]:
-    """Backup/restore, TensorBoard, best checkpoint and early stopping, as applicable."""
+    """Backup/restore, TensorBoard, best checkpoint and early stopping, as applicable.
+
+    With ``restore_best`` (and validation data) the model ends ``fit`` with the weights of its
+    best epoch by ``monitor`` even when it does not stop early, as Keras Tuner's trials do.
+    """
     callbacks: list[keras.callbacks.Callback] = []
     if not has_validation:
         monitor, mode = "loss", "min"
@@ -58,8 +63,10 @@ def training_callbacks(
                 str(out / BEST), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True
             )
         )
-    if patience is not None and has_validation:
+    if has_validation and (patience is not None or restore_best):
+        never = 2**31 - 1  # restore_best without early stopping: wait "forever", restore at the end
         callbacks.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
+            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=never if patience is None else patience,
+                                          restore_best_weights=True)
         )
     return callbacks

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,6 +25,7 @@ from tfkit.errors import CheckpointError, UnsupportedModelError
 from tfkit.models.families import Family, family_of
 
 WEIGHT_FILES = ("tf_model.h5", "model.safetensors")
+_log = logging.getLogger("tfkit")
 
 
 @contextlib.contextmanager
@@ -77,8 +79,12 @@ def load_tokenizer(path: str | os.PathLike) -> Any:
 
     try:
         return AutoTokenizer.from_pretrained(str(path), use_fast=True, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise CheckpointError(f"Cannot load a tokenizer from '{path}': {err}") from None
+    except (OSError, ValueError, TypeError) as err:  # TypeError: no tokenizer files at all
+        raise CheckpointError(
+            f"Expected the tokenizer files of a Hugging Face checkpoint (tokenizer.json or vocab.txt, "
+            f"tokenizer_config.json) in '{path}'. Received: a folder they cannot be loaded from ({err}). "
+            "Save the tokenizer with tokenizer.save_pretrained(path) next to the weights."
+        ) from None
 
 
 def build_backbone(hf_config: Any) -> Any:
@@ -91,43 +97,67 @@ def build_backbone(hf_config: Any) -> Any:
     return model
 
 
-def load_backbone(path: str | os.PathLike, hf_config: Any) -> Any:
+def load_backbone(path: str | os.PathLike, hf_config: Any, allow_new_weights: bool = False) -> tuple[Any, list[str]]:
     """Loads pretrained weights from ``path`` into a sequence-classification model.
 
-    The classification head is newly initialised when the checkpoint has none
-    or a different number of labels.
+    Only the classification head may be newly initialised (the checkpoint has none, or one
+    of another size). Any other weight the checkpoint lacks (a BERT pooler, say) is an
+    error unless ``allow_new_weights``: a randomly initialised pooler would silently
+    cost accuracy.
+
+    Returns:
+        The model and the names of the weights that were newly initialised.
     """
     from transformers import TFAutoModelForSequenceClassification
 
-    path = Path(path)
-    if (path / "tf_model.h5").is_file():
-        with quiet_transformers():
-            return TFAutoModelForSequenceClassification.from_pretrained(
-                str(path), config=hf_config, use_safetensors=False, local_files_only=True,
-                ignore_mismatched_sizes=True,
-            )
-    if (path / "model.safetensors").is_file():
-        from safetensors.numpy import load_file
-        from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+    from tfkit.integrity import check_weight_files
 
+    path = Path(path)
+    check_weight_files(path, WEIGHT_FILES)  # each weight file is of its format; pickle-only folders are refused
+    if (path / "tf_model.h5").is_file():
+        source = path / "tf_model.h5"
+        with quiet_transformers():
+            model, info = TFAutoModelForSequenceClassification.from_pretrained(
+                str(path), config=hf_config, use_safetensors=False, local_files_only=True,
+                ignore_mismatched_sizes=True, output_loading_info=True,
+            )
+        # the h5 loader names missing top-level layers, weightless ones (dropout) included
+        weightless = {layer.name for layer in model.layers if not layer.weights}
+        info["missing_keys"] = [k for k in info["missing_keys"] if k not in weightless]
+    elif (path / "model.safetensors").is_file():
+        from safetensors.numpy import load_file
+
+        from tfkit._compat import load_pytorch_state_dict_in_tf2_model
+
+        source = path / "model.safetensors"
         model = build_backbone(hf_config)
-        state = load_file(str(path / "model.safetensors"))
+        state = load_file(str(source))
         _, info = load_pytorch_state_dict_in_tf2_model(
             model, state, allow_missing_keys=True, output_loading_info=True, ignore_mismatched_sizes=True,
             skip_logger_warnings=True,
         )
-        head_only = all(_is_head(k) for k in info["missing_keys"])
-        if not head_only:
-            raise CheckpointError(
-                f"{path}/model.safetensors does not match the '{hf_config.model_type}' architecture: "
-                f"missing weights {info['missing_keys'][:5]}..."
-            )
-        return model
-    raise CheckpointError(
-        f"No weights found in '{path}'. Expected one of {list(WEIGHT_FILES)} "
-        "(PyTorch .bin checkpoints need torch; convert them to safetensors first)."
-    )
+    else:
+        raise CheckpointError(
+            f"No weights found in '{path}'. Expected one of {list(WEIGHT_FILES)} "
+            "(PyTorch .bin checkpoints need torch; convert them to safetensors first)."
+        )
+    new = sorted({str(k) for k in info["missing_keys"]} | {str(k[0] if isinstance(k, tuple) else k)
+                                                           for k in info.get("mismatched_keys", [])})
+    body = [k for k in new if not _is_head(k)]
+    if body and not allow_new_weights:
+        raise CheckpointError(
+            f"Expected {source} to hold every '{hf_config.model_type}' weight except the classification head. "
+            f"Received: a checkpoint without {len(body)} of them ({', '.join(body[:6])}"
+            f"{', ...' if len(body) > 6 else ''}), which would be initialised randomly. Use a complete checkpoint, "
+            "or pass allow_new_weights=True to train them from scratch."
+        )
+    _log.info("Newly initialised weights (not in %s): %s", source, ", ".join(new) or "none")
+    return model, new
+
+
+_HEADS = ("classifier", "pre_classifier")
 
 
 def _is_head(name: str) -> bool:
-    return any(part in name for part in ("classifier", "pre_classifier", "pooler", "sequence_summary"))
+    """Whether a weight belongs to the classification head (the only part a checkpoint may lack)."""
+    return any(part in _HEADS for part in name.replace("/", ".").split("."))

@@ -64,6 +64,19 @@ def task_metrics(task: TaskType, num_outputs: int, threshold: float = 0.5) -> li
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
 
 
+ERROR_METRICS = ("loss", "mae", "mse", "rmse")
+
+
+def monitor_mode(name: str) -> str:
+    """``"min"`` for losses and errors (``val_loss``, ``mae``, ``rmse``...), else ``"max"``.
+
+    Examples:
+        >>> monitor_mode("val_loss"), monitor_mode("val_macro_f1")
+        ('min', 'max')
+    """
+    return "min" if name.endswith(ERROR_METRICS) else "max"
+
+
 def default_monitor(task: TaskType) -> tuple[str, str]:
     """(metric, mode) that early stopping and best-checkpointing watch."""
     return ("val_macro_f1", "max") if task.is_classification else ("val_loss", "min")

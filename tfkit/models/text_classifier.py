@@ -37,7 +37,7 @@ from tfkit.models import checkpoint as ckpt
 from tfkit.models.callbacks import prepare_backup, training_callbacks
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
 from tfkit.models.families import family_of
-from tfkit.models.metrics import default_monitor, task_loss, task_metrics
+from tfkit.models.metrics import default_monitor, monitor_mode, task_loss, task_metrics
 from tfkit.models.optimization import make_optimizer, warmup_schedule
 
 _PREDICT_BATCH = 64
@@ -88,9 +88,11 @@ class TextClassifier(keras.Model):
         self.config = config
         self.training_config = TrainingConfig()
         self.fit_record: dict[str, Any] = {}
+        self.new_weights: tuple[str, ...] = ()  # weights from_pretrained initialised (the head)
         self._auto_optimizer = False
         self.lr_schedule: Any = None
         self._compile_kwargs: dict[str, Any] = {}
+        self._schedule_spent = False  # the auto schedule ran once: a second fit must not restart it
         self._input_names = frozenset(backbone.input_signature)
         self._freeze()
         self.built = True  # the backbone is built; this wrapper has no weights of its own
@@ -102,6 +104,7 @@ class TextClassifier(keras.Model):
         checkpoint: str | os.PathLike,
         labels: Sequence[str] = (),
         task: str | TaskType = TaskType.SINGLE_LABEL,
+        allow_new_weights: bool = False,
         **options: Any,
     ) -> "TextClassifier":
         """Loads a local Hugging Face checkpoint directory and adds a fresh head.
@@ -111,6 +114,9 @@ class TextClassifier(keras.Model):
                 or ``tf_model.h5``) and tokenizer files.
             labels: class names in output order (e.g. ``data.labels``).
             task: ``single_label``, ``multi_label`` or ``regression``.
+            allow_new_weights: accept a checkpoint that lacks weights beyond the
+                classification head (e.g. a BERT pooler) and initialise them randomly;
+                by default that is a CheckpointError. ``new_weights`` lists what was new.
             **options: further :class:`ClassifierConfig` fields (``max_length``,
                 ``dropout``, ``freeze_embeddings``, ``freeze_layers``,
                 ``precision``, ``jit_compile``, ``threshold``).
@@ -123,8 +129,10 @@ class TextClassifier(keras.Model):
         hf = hf_config_for(base, config)
         tokenizer = ckpt.load_tokenizer(checkpoint)
         with dtype_policy(config.precision):
-            backbone = ckpt.load_backbone(checkpoint, hf)
-            return cls(backbone, tokenizer, config)
+            backbone, new_weights = ckpt.load_backbone(checkpoint, hf, allow_new_weights=allow_new_weights)
+            model = cls(backbone, tokenizer, config)
+        model.new_weights = tuple(new_weights)
+        return model
 
     @classmethod
     def from_hf_config(cls, hf_config: Any, tokenizer: Any, config: ClassifierConfig) -> "TextClassifier":
@@ -205,6 +213,7 @@ class TextClassifier(keras.Model):
         if self._auto_optimizer:
             self.lr_schedule = warmup_schedule(self.training_config, total_steps=1)
             optimizer = make_optimizer(self.training_config, self.lr_schedule)
+        self._schedule_spent = False
         super().compile(optimizer=optimizer, **self._compile_kwargs)
 
     def fit(
@@ -219,6 +228,8 @@ class TextClassifier(keras.Model):
         overwrite: bool = False,
         early_stopping_patience: int | None = None,
         class_weight: dict[int, float] | str | None = None,
+        monitor: str | None = None,
+        restore_best_weights: bool = False,
         **kwargs: Any,
     ) -> keras.callbacks.History:
         """Keras ``fit`` that also takes :class:`TextDataset` and wires tfkit's callbacks.
@@ -234,9 +245,27 @@ class TextClassifier(keras.Model):
             early_stopping_patience: stop after this many epochs without
                 validation improvement, keeping the best weights.
             class_weight: a Keras class-weight dict, or ``"balanced"``.
+            monitor: the logged metric early stopping and the best checkpoint watch
+                (default ``val_macro_f1``, ``val_loss`` for regression); losses and
+                errors are minimised, anything else maximised.
+            restore_best_weights: end with the best epoch's weights by ``monitor``
+                even without early stopping.
+
+        With the ``"auto"`` optimizer, one ``fit`` runs one warm-up/decay schedule. A
+        second ``fit`` on the same classifier would restart warm-up and drop Adam's
+        moments, so it is refused: train in one ``fit`` (``epochs=N``), continue an
+        interrupted run with ``output_dir`` and ``resume=True``, or call ``compile()``
+        again to start a new schedule (and fresh optimizer state) on purpose.
         """
         if not self.compiled_loss:
             self.compile()
+        if self._auto_optimizer and self._schedule_spent:
+            raise ConfigError(
+                "Expected one fit per compile with the auto optimizer: this classifier already ran its "
+                "warm-up/decay schedule. Received: a second fit(). A second fit would restart warm-up and lose "
+                "the optimizer's moments. Train in one fit (epochs=N), resume an interrupted run with "
+                "output_dir=... and resume=True, or call compile() again to start a new schedule deliberately."
+            )
         batch_size = kwargs.pop("batch_size", None) or self.training_config.batch_size
         num_examples = None
         if isinstance(x, TextDataset):
@@ -254,8 +283,10 @@ class TextClassifier(keras.Model):
             if steps <= 0:
                 raise ConfigError("Cannot size the learning-rate schedule: pass steps_per_epoch= with this input.")
             self.compile_optimizer(steps * (epochs - kwargs.get("initial_epoch", 0)))
-        all_callbacks = self._callbacks(output_dir, resume, overwrite, early_stopping_patience, validation_data)
+        all_callbacks = self._callbacks(output_dir, resume, overwrite, early_stopping_patience, validation_data,
+                                        monitor, restore_best_weights)
         start = time.perf_counter()
+        self._schedule_spent = self._auto_optimizer
         history = super().fit(
             x, y, validation_data=validation_data, epochs=epochs,
             callbacks=all_callbacks + list(callbacks or []), class_weight=class_weight, **kwargs,
@@ -266,6 +297,7 @@ class TextClassifier(keras.Model):
             "epochs": epochs_run,
             "seconds": seconds,
             "examples_per_second": (num_examples * epochs_run / seconds) if num_examples and epochs_run else None,
+            "optimizer_steps": int(self.optimizer.iterations.numpy()),
             "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         }
         return history
@@ -291,13 +323,16 @@ class TextClassifier(keras.Model):
         self.lr_schedule = warmup_schedule(self.training_config, total_steps)
         super().compile(optimizer=make_optimizer(self.training_config, self.lr_schedule), **self._compile_kwargs)
 
-    def _callbacks(self, output_dir, resume, overwrite, patience, validation_data) -> list:
+    def _callbacks(self, output_dir, resume, overwrite, patience, validation_data, monitor, restore_best) -> list:
         if output_dir is not None:
             prepare_backup(output_dir, resume=resume, overwrite=overwrite)
         elif resume:
             raise ConfigError("resume=True needs the output_dir of the interrupted run.")
-        monitor, mode = default_monitor(self.config.task)
-        return training_callbacks(output_dir, monitor, mode, patience, validation_data is not None)
+        if monitor is None:
+            monitor, mode = default_monitor(self.config.task)
+        else:
+            mode = monitor_mode(monitor)
+        return training_callbacks(output_dir, monitor, mode, patience, validation_data is not None, restore_best)
 
     def _check_dataset(self, data: TextDataset, name: str) -> None:
         if data.task is not self.config.task:

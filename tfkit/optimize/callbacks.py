@@ -20,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tensorflow_model_optimization.python.core.sparsity.keras.pruning_callbacks import UpdatePruningStep
-from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
+from tensorflow_model_optimization.sparsity.keras import UpdatePruningStep
 
+from tfkit._compat import private
 from tfkit._keras import keras, tf
+from tfkit.errors import ConfigError
+
+PruneLowMagnitude = private("PruneLowMagnitude")
 
 
 def nested_wrappers(model: Any) -> list[PruneLowMagnitude]:
@@ -80,7 +83,7 @@ class NestedPruningSummaries(keras.callbacks.Callback):
     def __init__(self, log_dir: str | os.PathLike, names: dict[int, str] | None = None):
         super().__init__()
         if not str(log_dir):
-            raise ValueError("log_dir must be a non-empty path.")
+            raise ConfigError("Expected a non-empty log_dir. Received: log_dir=''.")
         self.log_dir = Path(log_dir)
         self.names = dict(names or {})
         self._writer: Any = None

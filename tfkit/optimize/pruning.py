@@ -267,8 +267,9 @@ def _weight_key(weight: Any) -> str:
 
 
 def _wrap(target: PruneTarget, schedule: Any, m_by_n: tuple[int, int] | None) -> Any:
-    from tensorflow_model_optimization.python.core.sparsity.keras.pruning_wrapper import PruneLowMagnitude
+    from tfkit._compat import private
 
+    PruneLowMagnitude = private("PruneLowMagnitude")
     dense = target.layer
     wrapper = PruneLowMagnitude(dense, pruning_schedule=schedule, sparsity_m_by_n=m_by_n)
     scope = dense.kernel.name.rsplit("/", 2)[0]  # the parent layer's scope

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tfkit._keras import keras
 from tfkit.data.dataset import TextDataset
 from tfkit.data.task import TaskType
 from tfkit.errors import ConfigError
@@ -97,7 +98,8 @@ def finetune(
 
     A stage that already completed is an error unless ``resume`` (reuse it) or
     ``overwrite`` (redo it); an interrupted one continues from its per-epoch
-    backup with ``resume``.
+    backup with ``resume``. The stage seeds Python, NumPy and TensorFlow with
+    ``config.seed`` before it builds the model, so a run is reproducible bit for bit on CPU.
     """
     stage_dir = run.stage(STAGE)
     model_dir, report_dir = stage_dir / "model", stage_dir / "report"
@@ -107,6 +109,9 @@ def finetune(
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in logs
         verbose = 1 if sys.stdout.isatty() else 2
     checkpoint = config.checkpoint or str(default_checkpoint())
+    # Same seed, same run: the head's initial weights, dropout and shuffling are drawn from it, so two
+    # CPU runs give bit-identical weights (tests/pipeline/test_determinism.py).
+    keras.utils.set_random_seed(config.seed)
     classifier = TextClassifier.from_pretrained(checkpoint, labels=train.labels, task=train.task,
                                                 **config.model_options())
     classifier.training_config = config.training_config()

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tfkit._keras import keras  # noqa: F401  (Keras 2 before transformers)
+from tfkit.errors import ConfigError
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = (
@@ -65,19 +66,24 @@ def tiny_hf_config(model_type: str = "bert", max_positions: int = 128) -> Any:
                                 **_SIZES[model_type])
 
 
-def write_tiny_checkpoint(path: str | os.PathLike, model_type: str = "bert", weights: str = "h5") -> Path:
+def write_tiny_checkpoint(path: str | os.PathLike, model_type: str = "bert", weights: str = "h5",
+                          seed: int | None = 0) -> Path:
     """Writes a random pretrained-style checkpoint (base model, no head) to ``path``.
 
     Args:
         model_type: a family in :data:`FAMILY_NAMES`.
         weights: ``"h5"`` (``tf_model.h5``) or ``"safetensors"`` (PyTorch-named
             ``model.safetensors``, as checkpoints from the Hub are shipped).
+        seed: seeds Python, NumPy and TensorFlow before the weights are drawn, so the
+            same call writes the same weights (None: leave the seeds as they are).
     """
     from transformers import TFAutoModel
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     config = tiny_hf_config(model_type)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     model = TFAutoModel.from_config(config)
     model.build_in_name_scope()
     if weights == "h5":
@@ -86,14 +92,14 @@ def write_tiny_checkpoint(path: str | os.PathLike, model_type: str = "bert", wei
         config.save_pretrained(str(path))
         _save_pytorch_style_safetensors(model, path / "model.safetensors")
     else:
-        raise ValueError(f"weights must be 'h5' or 'safetensors', got {weights!r}")
+        raise ConfigError(f"Expected weights='h5' or 'safetensors'. Received: weights={weights!r}.")
     tiny_tokenizer().save_pretrained(str(path))
     return path
 
 
 def _save_pytorch_style_safetensors(model: Any, file: Path) -> None:
     from safetensors.numpy import save_file
-    from transformers.modeling_tf_pytorch_utils import convert_tf_weight_name_to_pt_weight_name
+    from tfkit._compat import convert_tf_weight_name_to_pt_weight_name
 
     prefix = model.base_model_prefix
     state: dict[str, np.ndarray] = {}

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tfkit.errors import NoCompletedTrialError
 from tfkit._io import atomic_save_figure, atomic_write_json, atomic_write_text, pyplot
 from tfkit.models.text_classifier import TextClassifier
 
@@ -31,7 +32,7 @@ class TuningResult:
         self.tuner = tuner
 
     def _trials(self) -> list[Any]:
-        from keras_tuner.src.engine.trial import Trial
+        from keras_tuner.engine.trial import Trial
 
         files = sorted(self.directory.glob("trial_*/trial.json"))
         return [Trial.load(str(f)) for f in files]
@@ -65,7 +66,7 @@ class TuningResult:
     def best_trial(self) -> Any:
         done = [t for t in self._trials() if str(t.status) == "COMPLETED" and t.score is not None]
         if not done:
-            raise RuntimeError(f"No completed trial in {self.directory}.")
+            raise NoCompletedTrialError(f"Expected at least one completed trial in {self.directory}. Received: none (every trial failed or none has run). Check the trial logs there, then run the search again.")
         pick = max if self.objective.direction == "max" else min
         return pick(done, key=lambda t: t.score)
 

@@ -20,7 +20,7 @@ import keras_tuner
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
 from tfkit.models.checkpoint import default_checkpoint
-from tfkit.models.metrics import task_metrics
+from tfkit.models.metrics import monitor_mode, task_metrics
 from tfkit.tuning.hypermodel import ClassifierHyperModel
 from tfkit.tuning.report import TuningResult
 from tfkit.tuning.space import SearchSpace
@@ -47,8 +47,7 @@ def make_objective(name: str, train: TextDataset) -> keras_tuner.Objective:
     if name not in logged:
         raise ConfigError(f"Objective {name!r} is never logged for a {train.task.value} task. "
                           f"Expected one of {sorted(logged)}.")
-    minimise = name.endswith("loss") or name.endswith(("mae", "rmse"))
-    return keras_tuner.Objective(name, direction="min" if minimise else "max")
+    return keras_tuner.Objective(name, direction=monitor_mode(name))
 
 
 def make_oracle(algorithm: str | Algorithm, objective: keras_tuner.Objective, max_trials: int, seed: int,

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import keras_tuner
-from keras_tuner.src.engine import base_tuner
+from keras_tuner.engine import base_tuner
 
 from tfkit._keras import keras, tf
 from tfkit.data.dataset import TextDataset
+from tfkit.errors import CheckpointError
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.tuning.hypermodel import ClassifierHyperModel
 
@@ -52,13 +53,17 @@ class ClassifierTuner(base_tuner.BaseTuner):
         model = self.hypermodel.build(hp)
         initial_epoch = 0
         if "tuner/trial_id" in hp.values:  # Hyperband continues a previous bracket's trial
-            model.load_weights(str(self.trial_dir(hp.values["tuner/trial_id"]) / WEIGHTS))
+            restore_weights(model, self.trial_dir(hp.values["tuner/trial_id"]) / WEIGHTS)
             initial_epoch = hp.values.get("tuner/initial_epoch", 0)
         self._write_hparams(trial, trial_dir / "logs")
         start = time.perf_counter()
+        # Early stopping and the weights kept watch the search objective, in its direction, so the saved
+        # weights are those of the epoch whose score the trial reports.
+        objective = self.oracle.objective
         history = self.hypermodel.fit(
             hp, model, train, validation, output_dir=trial_dir / "fit", resume=True,  # a retried trial continues
             early_stopping_patience=self.early_stopping_patience, initial_epoch=initial_epoch,
+            monitor=objective.name, restore_best_weights=True,
             callbacks=[keras.callbacks.TensorBoard(str(trial_dir / "logs"), profile_batch=0)],
             verbose=verbose,
         )
@@ -89,7 +94,7 @@ class ClassifierTuner(base_tuner.BaseTuner):
     def load_model(self, trial: Any) -> TextClassifier:
         """The trial's trained classifier (weights restored from its trial folder)."""
         model = self.hypermodel.build(trial.hyperparameters)
-        model.load_weights(str(self.trial_dir(trial.trial_id) / WEIGHTS)).expect_partial()
+        restore_weights(model, self.trial_dir(trial.trial_id) / WEIGHTS)
         return model
 
     def trial_seconds(self, trial_id: str) -> float | None:
@@ -99,6 +104,24 @@ class ClassifierTuner(base_tuner.BaseTuner):
     def trial_tuner_id(self, trial_id: str) -> str | None:
         marker = self.trial_dir(trial_id) / "tuner_id.txt"
         return marker.read_text() if marker.is_file() else None
+
+
+def restore_weights(model: Any, path: Path) -> None:
+    """Loads a trial's weights into ``model`` and checks that every model weight was restored.
+
+    The checkpoint also holds optimizer slots a freshly built model does not have yet, so a
+    partial restore is expected; a model weight missing from the checkpoint is not.
+    """
+    try:
+        status = model.load_weights(str(path))
+        status.assert_existing_objects_matched()
+    except AssertionError as err:
+        raise CheckpointError(
+            f"Expected the checkpoint '{path}' to hold every weight of the model. Received: a checkpoint "
+            f"without some of them ({str(err)[:300]}). The trial was saved from a different model; delete the "
+            "trial folder (or the search, with overwrite=True) and search again."
+        ) from None
+    status.expect_partial()
 
 
 def worker_environment() -> dict[str, str]:
