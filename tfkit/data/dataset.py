@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -37,6 +38,9 @@ class TextDataset:
         labels: class names, indexed by class id (empty for regression).
         task: the task type.
         source: where the examples came from, for messages.
+        replaced_rows: rows of the source file whose undecodable bytes were
+            replaced with U+FFFD (``encoding_errors="replace"``); 0 otherwise.
+            Subsets keep their source's count.
     """
 
     texts: tuple[str, ...]
@@ -45,6 +49,7 @@ class TextDataset:
     task: TaskType
     text_pairs: tuple[str, ...] | None = None
     source: str = "<memory>"
+    replaced_rows: int = 0
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.targets):
@@ -137,6 +142,9 @@ def load(
     labels: Sequence[str] | None = None,
     label_delimiter: str | None = None,
     delimiter: str | None = None,
+    *,
+    encoding: str = "utf-8",
+    encoding_errors: str = "strict",
 ) -> TextDataset:
     """Loads labelled text from a file, DataFrame, dict of lists or list of rows.
 
@@ -154,6 +162,11 @@ def load(
             loading its dev set; labels outside it are an error.
         label_delimiter: splits string labels into several (multi-label).
         delimiter: overrides the file delimiter guessed from the extension.
+        encoding: the file's text encoding, e.g. ``"cp1252"`` for Windows
+            exports (default UTF-8; a byte-order mark is skipped).
+        encoding_errors: ``"strict"`` (undecodable bytes are a DataError naming
+            the line) or ``"replace"`` (they become U+FFFD; the count of such
+            rows is warned about and kept in ``replaced_rows``).
 
     Examples:
         >>> data = load({"review": ["great", "dull"], "stars": ["5", "1"]},
@@ -161,13 +174,19 @@ def load(
         >>> data.labels
         ('1', '5')
     """
-    table = read_table(source, delimiter=delimiter)
+    table = read_table(source, delimiter=delimiter, encoding=encoding, encoding_errors=encoding_errors)
+    fixed = _fixed_labels(labels)
+    if label_delimiter is not None and (not isinstance(label_delimiter, str) or not label_delimiter):
+        raise ConfigError(
+            f"Expected label_delimiter to be a non-empty string. Received: label_delimiter={label_delimiter!r}."
+        )
     texts = _texts(table, text, "text")
     pairs = _texts(table, text_pair, "text_pair") if text_pair else None
     raw_labels = table.column(label, "label")
     task_type = _infer_task(raw_labels, task, label_delimiter)
-    targets, names = _encode_targets(table, label, raw_labels, task_type, labels, label_delimiter)
-    return TextDataset(texts=texts, text_pairs=pairs, targets=targets, labels=names, task=task_type, source=table.source)
+    targets, names = _encode_targets(table, label, raw_labels, task_type, fixed, label_delimiter)
+    return TextDataset(texts=texts, text_pairs=pairs, targets=targets, labels=names, task=task_type,
+                       source=table.source, replaced_rows=table.replaced_rows)
 
 
 def from_lists(
@@ -183,10 +202,22 @@ def from_lists(
         >>> from_lists(["a b", "c d"], [0.5, 1.5]).task.value
         'regression'
     """
-    columns = {"text": list(texts), "label": list(labels)}
+    columns = {"text": _as_list(texts, "texts"), "label": _as_list(labels, "labels")}
     if text_pairs is not None:
-        columns["text_pair"] = list(text_pairs)
+        columns["text_pair"] = _as_list(text_pairs, "text_pairs")
     return load(columns, text_pair="text_pair" if text_pairs is not None else None, task=task, labels=label_names)
+
+
+def _as_list(values: Any, name: str) -> list[Any]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise DataError(f"Expected {name} to be a list. Received: {type(values).__name__} {_short(values)}. "
+                        f"Wrap a single value in a list: [{name[:-1]}].")
+    return list(values)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _texts(table: Table, column: str, role: str) -> tuple[str, ...]:
@@ -195,9 +226,16 @@ def _texts(table: Table, column: str, role: str) -> tuple[str, ...]:
         if not isinstance(value, str):
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 raise DataError(f"{table.where(row, column)}: text is missing. Remove the row or fill it in.")
-            raise DataError(f"{table.where(row, column)}: expected text, got {type(value).__name__} {value!r}.")
+            raise DataError(f"{table.where(row, column)}: expected text, got {type(value).__name__} {_short(value)}.")
         if not value.strip():
             raise DataError(f"{table.where(row, column)}: text is empty or whitespace only. Remove the row or fill it in.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:  # lone surrogates, e.g. from JSON "\ud800": no tokenizer accepts them
+            raise DataError(
+                f"{table.where(row, column)}: expected valid Unicode text. Received: a lone surrogate "
+                f"{value[err.start]!r} at character {err.start}. Fix or remove the character."
+            ) from None
     return tuple(values)
 
 
@@ -209,6 +247,23 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+def _is_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray))
+
+
+def _fixed_labels(labels: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``labels=`` as label texts, or a ConfigError if it is not a list of distinct names."""
+    if labels is None:
+        return None
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
+        raise ConfigError(f"Expected labels to be a list of label names. Received: labels={_short(labels)}.")
+    names = tuple(_label_text(n) for n in labels)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"Expected distinct label names. Received: labels={list(names)} (repeats {duplicates}).")
+    return names
+
+
 def _infer_task(raw: list[Any], task: str | TaskType, label_delimiter: str | None) -> TaskType:
     if task != "auto":
         try:
@@ -217,23 +272,27 @@ def _infer_task(raw: list[Any], task: str | TaskType, label_delimiter: str | Non
             raise ConfigError(
                 f"Unknown task. Expected one of {[t.value for t in TaskType] + ['auto']}. Received: task={task!r}."
             ) from None
-    present = [v for v in raw if not _is_missing(v) and not isinstance(v, (list, tuple, np.ndarray))]
-    if label_delimiter is not None or any(isinstance(v, (list, tuple, np.ndarray)) for v in raw):
+    present = [v for v in raw if not _is_list(v) and not _is_missing(v)]
+    if label_delimiter is not None or any(_is_list(v) for v in raw):
         return TaskType.MULTI_LABEL
     numbers = [_as_number(v) for v in present]
-    if present and all(n is not None for n in numbers) and any(float(n) != int(n) for n in numbers):
+    # Only finite numbers make a regression target; 'nan' or 'inf' as labels are class names.
+    finite = bool(present) and all(n is not None and math.isfinite(n) for n in numbers)
+    if finite and any(not n.is_integer() for n in numbers):
         return TaskType.REGRESSION
     return TaskType.SINGLE_LABEL
 
 
 def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)
+    if not isinstance(value, str):
+        return None
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (OverflowError, ValueError):
         return None
 
 
@@ -243,11 +302,26 @@ def _label_text(value: Any) -> str:
     return str(value).strip()
 
 
+def _checked_label(table: Table, row: int, column: str, value: Any) -> Any:
+    """``value`` if it can name a class (text, number or bool), else a DataError naming the cell."""
+    if _is_missing(value):
+        raise DataError(f"{table.where(row, column)}: label is missing (empty or NaN). Fill it in or drop the row.")
+    if not isinstance(value, (str, int, float, np.generic)):
+        raise DataError(
+            f"{table.where(row, column)}: expected a label (text or number, or a list of them for multi-label). "
+            f"Received: {type(value).__name__} {_short(value)}."
+        )
+    return value
+
+
 def _sorted_names(names: Iterable[str]) -> tuple[str, ...]:
     names = set(names)
-    if all(n.lstrip("-").isdigit() for n in names):
-        return tuple(sorted(names, key=int))
+    if all(_INTEGER.fullmatch(n) for n in names):
+        return tuple(sorted(names, key=lambda n: (int(n), n)))  # '1' and '01': a fixed order, not the set's
     return tuple(sorted(names))
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _encode_targets(
@@ -255,29 +329,32 @@ def _encode_targets(
     column: str,
     raw: list[Any],
     task: TaskType,
-    fixed: Sequence[str] | None,
+    fixed: tuple[str, ...] | None,
     label_delimiter: str | None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     for row, value in enumerate(raw):
-        if not isinstance(value, (list, tuple, np.ndarray)) and _is_missing(value):
-            raise DataError(f"{table.where(row, column)}: label is missing (empty or NaN). Fill it in or drop the row.")
+        if not _is_list(value):
+            _checked_label(table, row, column, value)
     if task is TaskType.REGRESSION:
         values = []
         for row, value in enumerate(raw):
-            number = _as_number(value)
-            if number is None or math.isnan(number):
-                raise DataError(f"{table.where(row, column)}: expected a number for regression, got {value!r}.")
+            number = None if _is_list(value) else _as_number(value)
+            if number is None or not math.isfinite(number):
+                raise DataError(
+                    f"{table.where(row, column)}: expected a number for regression, got {_short(value)} "
+                    "(NaN and infinity are not allowed)."
+                )
             values.append(number)
         return np.asarray(values, dtype=np.float32), ()
     if task is TaskType.MULTI_LABEL:
         label_sets = []
-        for value in raw:
-            if isinstance(value, (list, tuple, np.ndarray)):
-                items = [_label_text(v) for v in value]
+        for row, value in enumerate(raw):
+            if _is_list(value):
+                items = [_label_text(_checked_label(table, row, column, v)) for v in value if not _is_missing(v)]
             else:
                 items = [s.strip() for s in str(value).split(label_delimiter or ",")]
             label_sets.append([s for s in items if s])
-        names = tuple(fixed) if fixed is not None else _sorted_names(n for s in label_sets for n in s)
+        names = fixed if fixed is not None else _sorted_names(n for s in label_sets for n in s)
         index = {n: i for i, n in enumerate(names)}
         targets = np.zeros((len(raw), len(names)), dtype=np.float32)
         for row, items in enumerate(label_sets):
@@ -288,8 +365,15 @@ def _encode_targets(
         if len(names) < 2 and fixed is None:
             raise DataError(f"{table.source}: column '{column}' has only {len(names)} distinct label(s); need at least 2.")
         return targets, names
-    texts = [_label_text(v) for v in raw]
-    names = tuple(str(n) for n in fixed) if fixed is not None else _sorted_names(texts)
+    texts = []
+    for row, value in enumerate(raw):
+        if _is_list(value):
+            raise DataError(
+                f"{table.where(row, column)}: expected one label for a single-label task. Received: a list "
+                f"{_short(value)}. Pass task='multi_label' for several labels per row."
+            )
+        texts.append(_label_text(value))
+    names = fixed if fixed is not None else _sorted_names(texts)
     index = {n: i for i, n in enumerate(names)}
     targets = np.empty(len(texts), dtype=np.int64)
     for row, value in enumerate(texts):

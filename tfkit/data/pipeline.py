@@ -142,8 +142,16 @@ def training_dataset(
     """
     if batch_size < 1:
         raise ConfigError(f"Expected batch_size >= 1. Received: batch_size={batch_size}.")
+    if batch_tokens is not None and batch_tokens < 1:
+        raise ConfigError(f"Expected batch_tokens >= 1 or None. Received: batch_tokens={batch_tokens}.")
+    if len(targets) != len(encoded):
+        raise ConfigError(
+            f"Expected one target per example. Received: {len(targets)} targets, {len(encoded)} examples."
+        )
     max_len = int(encoded.lengths.max())
     boundaries = tuple(boundaries if boundaries is not None else bucket_boundaries(max_len + 1))
+    if any(b < 1 for b in boundaries) or any(a >= b for a, b in zip(boundaries, boundaries[1:])):
+        raise ConfigError(f"Expected increasing positive bucket boundaries. Received: boundaries={boundaries}.")
     if pad_to_bucket_boundary:
         boundaries = tuple(b for b in boundaries if b <= max_len) + (max_len + 1,)
     sizes = bucket_batch_sizes(boundaries, max_len, batch_size, batch_tokens)
