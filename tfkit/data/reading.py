@@ -29,8 +29,8 @@ import pandas as pd
 
 from tfkit.errors import ConfigError, DataError
 
-_DELIMITED = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-_JSON_LINES = {".jsonl", ".ndjson", ".json"}
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+JSON_LINES = {".jsonl", ".ndjson", ".json"}
 ENCODING_ERRORS = ("strict", "replace")
 """Accepted values of ``encoding_errors``."""
 _REPLACEMENT = "\ufffd"
@@ -114,7 +114,7 @@ def read_table(
         >>> read_table([{"text": "hi", "label": "x"}]).source
         'list of rows'
     """
-    codec = _checked_codec(encoding)
+    codec = checked_codec(encoding)
     if encoding_errors not in ENCODING_ERRORS:
         raise ConfigError(
             f"Expected encoding_errors to be one of {list(ENCODING_ERRORS)}. Received: "
@@ -170,7 +170,7 @@ def _frame_from_columns(source: Mapping) -> pd.DataFrame:
     return _frame("dict", columns)
 
 
-def _checked_codec(encoding: str) -> str:
+def checked_codec(encoding: str) -> str:
     """The codec to decode with (``utf-8-sig`` for UTF-8), or a ConfigError naming ``encoding``."""
     try:
         name = codecs.lookup(encoding).name
@@ -195,8 +195,8 @@ def _read_file(path: Path, delimiter: str | None, codec: str, encoding: str, err
     except OSError as err:
         raise DataError(f"{path}: cannot read the file ({err.strerror or err}).") from None
     suffix = path.suffix.lower()
-    sep = delimiter or _DELIMITED.get(suffix)
-    if suffix not in _JSON_LINES and sep is None:
+    sep = delimiter or DELIMITERS.get(suffix)
+    if suffix not in JSON_LINES and sep is None:
         raise DataError(
             f"Cannot tell the format of '{path}' from its extension. "
             "Expected .csv, .tsv or .jsonl, or pass delimiter=','."
@@ -204,7 +204,7 @@ def _read_file(path: Path, delimiter: str | None, codec: str, encoding: str, err
     text, first_bad = _decode(raw, path, codec, encoding, errors)
     if not text.strip():
         raise DataError(f"{path}: the file is empty.")
-    if suffix in _JSON_LINES:
+    if suffix in JSON_LINES:
         frame = _read_json_lines(text, path)
     else:
         try:
@@ -271,7 +271,7 @@ def _line_of(raw: bytes, offset: int, codec: str) -> int:
 def _guess(raw: bytes, codec: str) -> str:
     """The first of utf-8, cp1252, latin-1 (other than ``codec``) that decodes ``raw``."""
     for candidate in _FALLBACKS:
-        if _checked_codec(candidate) == codec:
+        if checked_codec(candidate) == codec:
             continue
         try:
             raw.decode(candidate)

@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator, Sequence, TextIO, Union
 
 import pandas as pd
 
+from tfkit.data.reading import DELIMITERS, JSON_LINES, checked_codec
 from tfkit.errors import ConfigError, DataError, DiskFullError
 
 Text = Union[str, tuple[str, str]]
@@ -40,8 +41,6 @@ Text = Union[str, tuple[str, str]]
 DEFAULT_CHUNK_SIZE = 2048
 """Rows read, predicted and written per step."""
 
-_DELIMITED = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-_JSON_LINES = {".jsonl", ".ndjson", ".json"}
 
 
 def read_text_chunks(
@@ -95,7 +94,7 @@ def read_text_chunks(
             f"Received: delimiter={delimiter!r}."
         )
     path = Path(path)
-    encoding = _checked_encoding(encoding)
+    encoding = checked_codec(encoding)
     try:
         codecs.lookup_error(encoding_errors)
     except (LookupError, TypeError):
@@ -105,10 +104,10 @@ def read_text_chunks(
         ) from None
     _check_file(path)
     suffix = path.suffix.lower()
-    if suffix in _JSON_LINES:
+    if suffix in JSON_LINES:
         rows = _json_rows(path, encoding, encoding_errors)
     else:
-        sep = delimiter or _DELIMITED.get(suffix)
+        sep = delimiter or DELIMITERS.get(suffix)
         if sep is None:
             raise DataError(
                 f"Cannot tell the format of '{path}' from its extension. "
@@ -259,21 +258,6 @@ def _chunks(
         yield chunk
     if count == 0:
         raise DataError(f"{path}: the file has no data rows. Expected at least one row of text.")
-
-
-def _checked_encoding(encoding: str) -> str:
-    """The codec to decode with (``utf-8-sig`` for UTF-8, so a byte-order mark is skipped)."""
-    try:
-        name = codecs.lookup(encoding).name
-        text_codec = isinstance(codecs.decode(b"", name), str)  # not bytes-to-bytes codecs such as 'base64'
-    except (LookupError, TypeError, ValueError):
-        text_codec = False
-    if not text_codec:
-        raise ConfigError(
-            "Expected a text encoding Python knows, e.g. 'utf-8', 'cp1252' or 'latin-1'. "
-            f"Received: encoding={encoding!r}."
-        )
-    return "utf-8-sig" if name in ("utf-8", "utf-8-sig") else name
 
 
 def _check_file(path: Path) -> None:
