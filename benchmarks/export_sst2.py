@@ -6,7 +6,7 @@ Starting from the default MiniLM fine-tuned on the full SST-2 train split
 1. ``tfkit.export`` writes the SavedModel (token ids + raw strings) and the five TFLite
    variants (float32, float16, dynamic_int8, full_int8, int16x8), calibrating on
    300 training sentences and verifying every file on all 872 dev sentences;
-2. ``tfkit.export.bench`` measures the Keras fp32 model and every file side by side
+2. ``tfkit.bench`` measures the Keras fp32 model and every file side by side
    (size, dev accuracy, batch-1 p50/p90 latency on real sentence lengths, batch-32 throughput);
 3. the raw-string signature's labels are compared with the Python tokenizer path on all dev sentences.
 
@@ -45,17 +45,17 @@ def main() -> None:
     start = time.perf_counter()
     if not (args.reuse_export and (out / "export.json").is_file()):
         arts = tfkit.export(clf, out, formats=["saved_model", "tflite"], quantization=VARIANTS,
-                            representative_data=train, validate_on=dev, representative_samples=args.representative,
+                            train=train, validation=dev, representative_samples=args.representative,
                             num_threads=args.threads, accuracy_budget=1.0, force=True, overwrite=True)
         print(arts.report())
     export_seconds = time.perf_counter() - start
     exported = tfkit.export.ExportedArtifacts.read(out)
     variants = {v["name"]: v for v in exported["variants"]}
-    result = tfkit.export.bench(out, clf, dev, num_threads=args.threads, output_dir=out)
+    result = tfkit.bench(out, clf, dev, num_threads=args.threads, output_dir=out)
     print(result.table())
     shutil.copy(out / "bench.png", RESULTS / "export_sst2.png")
     # Small batch-1 graphs may run faster on one thread; measured in the same run, reported beside.
-    one_thread = tfkit.export.bench(out, clf, dev, num_threads=1, output_dir=out / "bench_1_thread")
+    one_thread = tfkit.bench(out, clf, dev, num_threads=1, output_dir=out / "bench_1_thread")
     print(one_thread.table())
 
     keras_row = result.row("keras_fp32")

@@ -45,12 +45,12 @@ def main() -> None:
     work = tempfile.mkdtemp(prefix="tfkit-tune-bench-")
     try:
         start = time.perf_counter()
-        default = tfkit.tune.search(train, dev, tuner="random", max_trials=1, objective="val_accuracy",
-                                    directory=f"{work}/default", space=default_space(), verbose=2)
+        default = tfkit.tune(train, dev, tuner="random", max_trials=1, objective="val_accuracy",
+                                    output_dir=f"{work}/default", space=default_space(), verbose=2)
         default_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        searched = tfkit.tune.search(train, dev, tuner=args.tuner, max_trials=args.trials, objective="val_accuracy",
-                                     directory=f"{work}/search", verbose=2)
+        searched = tfkit.tune(train, dev, tuner=args.tuner, max_trials=args.trials, objective="val_accuracy",
+                                     output_dir=f"{work}/search", verbose=2)
         search_seconds = time.perf_counter() - start
         trials = searched.trials()
         default_score = default.best_trial().score

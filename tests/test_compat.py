@@ -24,3 +24,24 @@ def test_a_moved_entry_point_names_the_version_it_needs(monkeypatch):
     monkeypatch.setitem(_compat.PRIVATE, "PruneLowMagnitude", moved)
     with pytest.raises(_compat.CompatibilityError, match=r"tensorflow-model-optimization==0\.8\.1"):
         _compat.private("PruneLowMagnitude")
+
+
+def test_old_stage_spellings_still_work_with_a_deprecation_warning(toy_data, tiny_classifier):
+    import warnings
+
+    import tfkit
+    from tfkit.errors import ConfigError
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ConfigError, match="Unknown tuner"):
+            tfkit.tune.search(toy_data, toy_data, tuner="grid", directory="unused")
+        with pytest.raises(ConfigError, match="validation="):
+            tfkit.export(tiny_classifier, "unused", validate_on=None, representative_data=None)
+    messages = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert any("tfkit.tune.search(...) is deprecated" in m for m in messages), messages
+    assert any("tfkit.tune(directory=...)" in m for m in messages), messages
+    assert any("tfkit.export(validate_on=...)" in m for m in messages), messages
+    import tfkit.export.config as config_module  # the package stays importable behind the function
+
+    assert config_module.ExportConfig is tfkit.export.ExportConfig

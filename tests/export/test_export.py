@@ -40,7 +40,7 @@ def classifier(tiny_checkpoint, toy):
 def exported(classifier, toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "export"
     return tfkit.export(classifier, out, formats=["saved_model", "tflite"], quantization=ALL,
-                        representative_data=toy, validate_on=toy, representative_samples=24)
+                        train=toy, validation=toy, representative_samples=24)
 
 
 def test_every_variant_is_written_checked_and_described(exported, classifier):
@@ -118,7 +118,7 @@ def test_parity_check_fails_on_a_corrupted_file(exported, classifier, toy, tmp_p
 
 
 def test_bench_measures_keras_and_every_file(exported, classifier, toy, tmp_path):
-    result = tfkit.export.bench(exported.path, classifier, toy, limit=16, output_dir=tmp_path, log=lambda _: None)
+    result = tfkit.bench(exported.path, classifier, toy, limit=16, output_dir=tmp_path, log=lambda _: None)
     names = [row["variant"] for row in result.rows]
     assert names[0] == "keras_fp32" and set(ALL) <= set(names) and "saved_model" in names
     assert result.row("float32")["agreement"] == 1.0
@@ -139,9 +139,9 @@ def test_bad_config_is_refused(options, message):
 
 
 def test_calibrated_variants_need_representative_data(classifier, toy, tmp_path):
-    with pytest.raises(ConfigError, match="representative_data"):
-        tfkit.export(classifier, tmp_path / "out", quantization=["full_int8"], validate_on=toy)
-    with pytest.raises(ConfigError, match="validate_on"):
+    with pytest.raises(ConfigError, match="train="):
+        tfkit.export(classifier, tmp_path / "out", quantization=["full_int8"], validation=toy)
+    with pytest.raises(ConfigError, match="validation="):
         tfkit.export(classifier, tmp_path / "out", quantization=["float32"])
     assert not (tmp_path / "out").exists()
 

@@ -20,7 +20,7 @@ def test_a_pair_model_gets_no_single_text_signature_and_says_why(tiny_checkpoint
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=pairs.labels, max_length=16,
                                                precision="float32")
     messages: list[str] = []
-    artifacts = tfkit.export(clf, tmp_path / "export", formats=["saved_model"], validate_on=pairs,
+    artifacts = tfkit.export(clf, tmp_path / "export", formats=["saved_model"], validation=pairs,
                              log=messages.append)
     variant = artifacts["saved_model"]
     assert variant.status == "accepted"

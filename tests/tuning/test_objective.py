@@ -16,8 +16,8 @@ SPACE = {"learning_rate": 5e-3, "batch_size": 16, "epochs": 4, "max_length": 16}
 
 
 def test_best_model_reproduces_the_reported_objective(toy_data, tiny_checkpoint, tmp_path):
-    result = tfkit.tune.search(toy_data, toy_data, checkpoint=tiny_checkpoint, tuner="random", max_trials=1,
-                               objective="val_loss", directory=tmp_path / "search", space=SPACE,
+    result = tfkit.tune(toy_data, toy_data, checkpoint=tiny_checkpoint, tuner="random", max_trials=1,
+                               objective="val_loss", output_dir=tmp_path / "search", space=SPACE,
                                early_stopping_patience=1)
     [row] = result.completed_trials()
     best = result.best_classifier()

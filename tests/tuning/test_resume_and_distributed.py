@@ -35,8 +35,8 @@ SCRIPT = textwrap.dedent(
     data = tfkit.data.from_lists(texts, labels)
     train, val = data.split(0.25)
     space = {"learning_rate": (1e-3, 5e-3), "batch_size": [16], "epochs": 1, "max_length": 16}
-    result = tfkit.tune.search(train, val, checkpoint=checkpoint, tuner="random", max_trials=max_trials,
-                               objective="val_accuracy", directory=directory, space=space)
+    result = tfkit.tune(train, val, checkpoint=checkpoint, tuner="random", max_trials=max_trials,
+                               objective="val_accuracy", output_dir=directory, space=space)
     print("COMPLETED", len(result.completed_trials()), flush=True)
     """
 )

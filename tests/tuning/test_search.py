@@ -15,21 +15,21 @@ TINY_SPACE = {"learning_rate": (1e-3, 5e-3), "batch_size": [16], "epochs": (1, 2
 
 def test_objective_never_logged_fails_before_any_trial(toy_data, tiny_checkpoint, tmp_path):
     with pytest.raises(ConfigError, match="never logged.*val_macro_f1"):
-        tfkit.tune.search(toy_data, toy_data, checkpoint=tiny_checkpoint, objective="val_f1",
-                          directory=tmp_path / "t")
+        tfkit.tune(toy_data, toy_data, checkpoint=tiny_checkpoint, objective="val_f1",
+                          output_dir=tmp_path / "t")
     with pytest.raises(ConfigError, match="Unknown tuner"):
-        tfkit.tune.search(toy_data, toy_data, checkpoint=tiny_checkpoint, tuner="grid", directory=tmp_path / "t")
+        tfkit.tune(toy_data, toy_data, checkpoint=tiny_checkpoint, tuner="grid", output_dir=tmp_path / "t")
     with pytest.raises(ConfigError, match="Unknown hyperparameter"):
-        tfkit.tune.search(toy_data, toy_data, checkpoint=tiny_checkpoint, space={"lr": (1, 2)},
-                          directory=tmp_path / "t")
+        tfkit.tune(toy_data, toy_data, checkpoint=tiny_checkpoint, space={"lr": (1, 2)},
+                          output_dir=tmp_path / "t")
     assert not (tmp_path / "t").exists()
 
 
 @pytest.mark.parametrize("algorithm", ["random", "bayesian", "hyperband"])
 def test_each_algorithm_completes_trials(algorithm, toy_data, tiny_checkpoint, tmp_path):
     train, val = toy_data.split(0.25)
-    result = tfkit.tune.search(train, val, checkpoint=tiny_checkpoint, tuner=algorithm, max_trials=2,
-                               objective="val_accuracy", directory=tmp_path / "search", space=TINY_SPACE)
+    result = tfkit.tune(train, val, checkpoint=tiny_checkpoint, tuner=algorithm, max_trials=2,
+                               objective="val_accuracy", output_dir=tmp_path / "search", space=TINY_SPACE)
     done = result.completed_trials()
     assert len(done) >= 2
     assert all(0.0 <= row["score"] <= 1.0 for row in done)
@@ -37,8 +37,8 @@ def test_each_algorithm_completes_trials(algorithm, toy_data, tiny_checkpoint, t
 
 def test_results_best_model_and_tensorboard_hparams(toy_data, tiny_checkpoint, tmp_path):
     train, val = toy_data.split(0.25)
-    result = tfkit.tune.search(train, val, checkpoint=tiny_checkpoint, tuner="random", max_trials=3,
-                               objective="val_loss", directory=tmp_path / "search", space=TINY_SPACE)
+    result = tfkit.tune(train, val, checkpoint=tiny_checkpoint, tuner="random", max_trials=3,
+                               objective="val_loss", output_dir=tmp_path / "search", space=TINY_SPACE)
     assert result.objective.direction == "min"
     rows = result.completed_trials()
     assert len(rows) == 3 and all(row["seconds"] > 0 for row in rows)

@@ -59,7 +59,7 @@ def run_export(args: argparse.Namespace) -> int:
     validation = _load(args, args.validation, **labelled)
     representative = _load(args, args.representative_data, **labelled) if args.representative_data else None
     arts = tfkit.export(clf, args.output, formats=args.formats, quantization=args.quantization,
-                        representative_data=representative, validate_on=validation,
+                        train=representative, validation=validation,
                         representative_samples=args.representative_samples,
                         validation_samples=args.validation_samples, accuracy_budget=args.accuracy_budget,
                         force=args.force, raw_strings=not args.no_raw_strings, num_threads=args.threads,
@@ -93,7 +93,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     clf = tfkit.TextClassifier.load(args.model, precision="float32")
     data = _load(args, args.data, task=clf.config.task, labels=clf.config.labels or None)
-    result = tfkit.export.bench(args.export_dir, clf, data, limit=args.limit, num_threads=args.threads,
+    result = tfkit.bench(args.export_dir, clf, data, limit=args.limit, num_threads=args.threads,
                                 batch_size=args.batch_size, output_dir=args.output)
     print(result.table())
     print(f"bench: {result.output_dir}/bench.json, bench.md, bench.png")

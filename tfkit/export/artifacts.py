@@ -1,7 +1,7 @@
 """What :func:`tfkit.export` produced: one :class:`Variant` per file and its measured checks.
 
 Examples:
-    >>> arts = tfkit.export(clf, "out", validate_on=val)          # doctest: +SKIP
+    >>> arts = tfkit.export(clf, "out", validation=val)          # doctest: +SKIP
     >>> print(arts.report())                                      # doctest: +SKIP
     | variant | format | size MB | accuracy | drop (points) | agreement | p50 ms | p90 ms | status |
 """

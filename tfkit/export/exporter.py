@@ -12,7 +12,7 @@ Output layout (written to a temporary folder and renamed into place)::
 Examples:
     >>> arts = tfkit.export(clf, "saved_models/reviews/export", formats=["saved_model", "tflite"],
     ...                     quantization=["float32", "dynamic_int8", "full_int8"],
-    ...                     representative_data=train, validate_on=val)    # doctest: +SKIP
+    ...                     train=train, validation=val)                   # doctest: +SKIP
     >>> print(arts.report())                                               # doctest: +SKIP
 """
 
@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from tfkit._deprecation import renamed_argument
 from tfkit._io import atomic_directory, atomic_write_json
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
@@ -42,8 +43,8 @@ def export(
     output_dir: str | os.PathLike,
     formats: Any = ("saved_model", "tflite"),
     quantization: Any = ("float32", "dynamic_int8"),
-    representative_data: TextDataset | None = None,
-    validate_on: TextDataset | None = None,
+    train: TextDataset | None = None,
+    validation: TextDataset | None = None,
     config: ExportConfig | None = None,
     overwrite: bool = False,
     log: Callable[[str], None] = print,
@@ -56,8 +57,9 @@ def export(
         output_dir: the export folder (must not exist unless ``overwrite``).
         formats: ``saved_model`` and/or ``tflite``.
         quantization: TFLite variants: ``float32``, ``float16``, ``dynamic_int8``, ``full_int8``, ``int16x8``.
-        representative_data: training examples to calibrate ``full_int8``/``int16x8``.
-        validate_on: labelled examples every file is run on; accuracy drops beyond
+        train: training examples to calibrate ``full_int8``/``int16x8``
+            (``representative_data=`` is the deprecated spelling).
+        validation: labelled examples every file is run on (``validate_on=``, deprecated); accuracy drops beyond
             ``accuracy_budget`` points reject a variant (unless ``force``).
         config: an :class:`ExportConfig` (then ``formats``/``quantization``/``options`` are ignored).
         **options: further :class:`ExportConfig` fields.
@@ -67,17 +69,19 @@ def export(
     """
     from tfkit.models.text_classifier import TextClassifier
 
+    representative_data = renamed_argument(options, "representative_data", "train", "tfkit.export") or train
+    validate_on = renamed_argument(options, "validate_on", "validation", "tfkit.export") or validation
     config = config or ExportConfig(formats=formats, quantization=quantization, **options)
     if not isinstance(classifier, TextClassifier):
         classifier = TextClassifier.load(classifier, precision="float32")
     check_data = validate_on if validate_on is not None else representative_data
     if check_data is None:
-        raise ConfigError("Export verifies every file on examples. Received: validate_on=None and "
-                          "representative_data=None. Pass validate_on=<labelled TextDataset>.")
+        raise ConfigError("Export verifies every file on examples. Received: validation=None and "
+                          "train=None. Pass validation=<labelled TextDataset>.")
     if any(q.calibrated for q in config.quantization) and Format.TFLITE in config.formats \
             and representative_data is None:
         raise ConfigError("full_int8 and int16x8 are calibrated on training examples. Received: "
-                          "representative_data=None. Pass representative_data=<training TextDataset>.")
+                          "train=None. Pass train=<training TextDataset>.")
     float_classifier = _float32(classifier)
     raw = config.raw_strings and wordpiece_vocab(float_classifier.tokenizer) is not None
     if raw and check_data.text_pairs is not None:

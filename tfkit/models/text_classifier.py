@@ -156,6 +156,33 @@ class TextClassifier(keras.Model):
 
         return save_classifier(self, path, overwrite=overwrite, metrics=metrics)
 
+    def get_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this architecture (Keras' contract; weights travel separately).
+
+        Examples:
+            >>> again = TextClassifier.from_config(clf.get_config())   # doctest: +SKIP
+            >>> again.get_config() == clf.get_config()                 # doctest: +SKIP
+            True
+        """
+        return {
+            "name": self.name,
+            "classifier": self.config.to_dict(),
+            "backbone": self.backbone.config.to_dict(),
+            "tokenizer": str(getattr(self.tokenizer, "name_or_path", "") or self.config.checkpoint),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "TextClassifier":
+        """A randomly initialised classifier of the architecture ``get_config`` describes."""
+        from transformers import AutoConfig
+
+        backbone = dict(config["backbone"])
+        hf = AutoConfig.for_model(backbone.pop("model_type"), **backbone)
+        model = cls.from_hf_config(hf, ckpt.load_tokenizer(config["tokenizer"]),
+                                   ClassifierConfig.from_dict(config["classifier"]))
+        model._name = config.get("name", model.name)
+        return model
+
     def _freeze(self) -> None:
         family = family_of(self.backbone.config.model_type)
         if self.config.freeze_embeddings:
@@ -235,9 +262,15 @@ class TextClassifier(keras.Model):
         """Keras ``fit`` that also takes :class:`TextDataset` and wires tfkit's callbacks.
 
         Args:
-            x: a TextDataset (tokenised, bucketed and padded per batch) or
-                anything Keras accepts.
-            validation_data: a TextDataset or anything Keras accepts.
+            x: a TextDataset (tokenised, bucketed and padded per batch); raw texts
+                (a list of strings, or of ``(text, pair)`` tuples) with their labels in
+                ``y``, as keras-hub's classifiers take them; a pandas DataFrame with
+                ``text`` and ``label`` columns (``text_pair`` too, for pairs); a
+                ``tf.data.Dataset`` of ``(string, label)`` elements; or anything Keras
+                accepts (token-id tensors, a dataset of feature dicts).
+            y: the labels of raw texts (class names, or values for regression).
+            validation_data: the same kinds as ``x``: a TextDataset, ``(texts, labels)``,
+                a DataFrame, a dataset of ``(string, label)``, or anything Keras accepts.
             output_dir: where TensorBoard logs, the best checkpoint and the
                 per-epoch backup go. Without it nothing is written.
             resume: continue an interrupted run from ``output_dir``'s backup.
@@ -267,6 +300,13 @@ class TextClassifier(keras.Model):
                 "output_dir=... and resume=True, or call compile() again to start a new schedule deliberately."
             )
         batch_size = kwargs.pop("batch_size", None) or self.training_config.batch_size
+        converted = self._labelled(x, y, "x")
+        if converted is not x:
+            x, y = converted, None
+        if isinstance(validation_data, tuple) and len(validation_data) == 2:
+            validation_data = self._labelled(validation_data[0], validation_data[1], "validation_data")
+        else:
+            validation_data = self._labelled(validation_data, None, "validation_data")
         num_examples = None
         if isinstance(x, TextDataset):
             num_examples = len(x)
@@ -301,6 +341,38 @@ class TextClassifier(keras.Model):
             "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         }
         return history
+
+    def _labelled(self, x: Any, y: Any, name: str) -> Any:
+        """``x`` (with ``y``) as a TextDataset in the model's label order, when it holds raw text; else ``x``."""
+        import pandas as pd
+
+        from tfkit.data.dataset import from_lists, load
+
+        labels = self.config.labels or None
+        if isinstance(x, pd.DataFrame):
+            return load(x, text_pair="text_pair" if "text_pair" in x.columns else None, task=self.config.task,
+                        labels=labels)
+        if isinstance(x, tf.data.Dataset) and isinstance(x.element_spec, tuple) and len(x.element_spec) == 2 \
+                and getattr(x.element_spec[0], "dtype", None) == tf.string:
+            texts, values = [], []
+            for text, value in x.unbatch() if x.element_spec[0].shape.rank == 1 else x:
+                texts.append(text.numpy().decode("utf-8"))
+                value = value.numpy()
+                values.append(value.decode("utf-8") if isinstance(value, bytes) else value.tolist())
+            x, y = texts, values
+        if isinstance(x, str):
+            raise DataError(f"Expected a list of texts for {name}. Received: a single string. Wrap it in a list.")
+        if isinstance(x, (list, tuple)) and x and all(isinstance(t, (str, tuple)) for t in x):
+            if y is None:
+                raise DataError(f"Expected labels for the texts of {name}. Received: y=None. Pass fit(x=texts, "
+                                "y=labels) or a labelled TextDataset.")
+            pairs = [b for _, b in x] if isinstance(x[0], tuple) else None
+            texts = [a for a, _ in x] if pairs is not None else list(x)
+            if self.config.task.is_classification and all(isinstance(v, (int, np.integer)) for v in y) and labels \
+                    and not set(y) <= set(labels):
+                y = [labels[int(v)] for v in y]  # class ids, as Keras users pass them
+            return from_lists(texts, list(y), text_pairs=pairs, task=self.config.task, label_names=labels)
+        return x
 
     def training_dataset(self, data: TextDataset, batch_size: int | None = None) -> tf.data.Dataset:
         """The shuffled, length-bucketed batches ``fit`` trains on for ``data``.

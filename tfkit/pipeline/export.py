@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from tfkit.data.dataset import TextDataset
+from tfkit.export.bench import plot_tradeoffs
 from tfkit.export.config import ExportConfig
 from tfkit.export.exporter import export
 from tfkit.pipeline.run import RunDirectory
+from tfkit.reporting.tensorboard import log_files
 
 STAGE = "export"
 
@@ -60,9 +62,12 @@ def export_stage(
         return ExportResult(stage_dir, json.loads((stage_dir / "export.json").read_text(encoding="utf-8")))
     source, parent = latest_model(run, model)
     # An interrupted export left nothing behind (it writes to a temporary folder), so it simply starts again.
-    artifacts = export(str(source), stage_dir, representative_data=representative, validate_on=validation,
+    artifacts = export(str(source), stage_dir, train=representative, validation=validation,
                        config=config, overwrite=True, log=log)
     record = artifacts.to_dict()
+    plot = plot_tradeoffs([{"variant": v["name"], "size_bytes": v["size_bytes"], **v["verification"]}
+                           for v in record["variants"]], stage_dir / "variants.png")
+    log_files(stage_dir / "logs" / "export", "export", stage_dir / "report.md", plot)  # TensorBoard
     metrics = {}
     for variant in record["variants"]:
         check = variant["verification"]
@@ -70,5 +75,6 @@ def export_stage(
                                     "score": check["score"], "drop_points": check["drop_points"],
                                     "latency_ms_p50": check["latency_ms_p50"]}
     run.write_stage(STAGE, config={**config.to_dict(), "model": str(source)}, metrics=metrics,
-                    outputs={"export": str(stage_dir), "report": str(stage_dir / "report.md")}, parent=parent)
+                    outputs={"export": str(stage_dir), "report": str(stage_dir / "report.md"),
+                             "plot": str(plot), "logs": str(stage_dir / "logs")}, parent=parent)
     return ExportResult(stage_dir, record)

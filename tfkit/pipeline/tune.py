@@ -15,6 +15,7 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
 from tfkit.models.config import _JsonConfig
 from tfkit.pipeline.run import RunDirectory
+from tfkit.reporting.tensorboard import log_files, log_model_card
 
 STAGE = "tune"
 
@@ -62,17 +63,20 @@ def _number(text: str) -> int | float:
 def tune(train: TextDataset, validation: TextDataset, config: TuneConfig, run: RunDirectory,
          overwrite: bool = False, verbose: Any = 0) -> Any:
     """Runs (or resumes) the search in ``<run>/02_tune`` and records the stage."""
-    from tfkit.tuning import search
+    from tfkit.tuning import tune as search
 
     stage_dir = run.stage(STAGE)
     result = search(train, validation, checkpoint=config.checkpoint or None, tuner=config.tuner,
-                    max_trials=config.max_trials, objective=config.objective, directory=stage_dir / "search",
+                    max_trials=config.max_trials, objective=config.objective, output_dir=stage_dir / "search",
                     space=config.space, early_stopping_patience=config.early_stopping_patience,
                     precision=config.precision, freeze_embeddings=config.freeze_embeddings, overwrite=overwrite,
                     seed=config.seed, verbose=verbose)
     best = result.best_trial()
     result.best_classifier()
     report_dir = result.report(stage_dir / "report")
+    # TensorBoard: each trial logs its scalars and HParams under search/trial_*/logs; the search as a whole here
+    log_files(stage_dir / "logs" / "tuning", "tuning", report_dir / "trials.md", report_dir / "trials.png")
+    log_model_card(stage_dir / "logs" / "model_card", result.directory / "best_model")
     run.write_stage(
         STAGE, config=config.to_dict(),
         metrics={config.objective: best.score, "trials_completed": len(result.completed_trials())},

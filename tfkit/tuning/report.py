@@ -1,7 +1,7 @@
 """``TuningResult``: the trials of a search as a table and a plot, and the best classifier.
 
 Examples:
-    >>> result = tfkit.tune.search(train, val, max_trials=4)      # doctest: +SKIP
+    >>> result = tfkit.tune(train, val, max_trials=4)      # doctest: +SKIP
     >>> result.trials()[0]["score"]                                # doctest: +SKIP
     >>> result.report()            # writes trials.{csv,json,md} and trials.png  # doctest: +SKIP
 """

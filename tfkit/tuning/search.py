@@ -1,11 +1,11 @@
-"""``search``: hyperparameter search over a tfkit classifier with Keras Tuner.
+"""``tfkit.tune``: hyperparameter search over a tfkit classifier with Keras Tuner.
 
 Examples:
     >>> import tfkit
-    >>> tuner = tfkit.tune.search(train, val, labels=train.labels, tuner="bayesian", max_trials=8,
-    ...                           objective="val_macro_f1", directory="saved_models/run1/02_tune")  # doctest: +SKIP
-    >>> best = tuner.best_classifier()     # doctest: +SKIP
-    >>> tuner.report()                     # doctest: +SKIP
+    >>> result = tfkit.tune(train, val, tuner="bayesian", max_trials=8, objective="val_macro_f1",
+    ...                     output_dir="saved_models/run1/02_tune")                      # doctest: +SKIP
+    >>> best = result.best_classifier()    # doctest: +SKIP
+    >>> result.report()                    # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import keras_tuner
 
+from tfkit._deprecation import deprecated_alias, renamed_argument
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
 from tfkit.models.checkpoint import default_checkpoint
@@ -68,7 +69,7 @@ def make_oracle(algorithm: str | Algorithm, objective: keras_tuner.Objective, ma
                                                hyperband_iterations=1, seed=seed)
 
 
-def search(
+def tune(
     train: TextDataset,
     validation: TextDataset,
     checkpoint: str | os.PathLike | None = None,
@@ -76,7 +77,7 @@ def search(
     tuner: str = "bayesian",
     max_trials: int = 8,
     objective: str = "val_macro_f1",
-    directory: str | os.PathLike = "saved_models/tuning",
+    output_dir: str | os.PathLike = "saved_models/tuning",
     space: SearchSpace | dict[str, Any] | None = None,
     early_stopping_patience: int | None = 1,
     precision: str = "auto",
@@ -84,8 +85,9 @@ def search(
     overwrite: bool = False,
     seed: int = 0,
     verbose: Any = 0,
+    **deprecated: Any,
 ) -> TuningResult:
-    """Searches hyperparameters; re-running with the same ``directory`` resumes the search.
+    """Searches hyperparameters (``tfkit.tune``); re-running with the same ``output_dir`` resumes the search.
 
     Args:
         train, validation: the data of every trial.
@@ -94,11 +96,15 @@ def search(
         tuner: ``"random"``, ``"bayesian"`` or ``"hyperband"``.
         max_trials: trials to run (Hyperband sizes itself from the epochs range).
         objective: any metric ``fit`` logs: ``val_accuracy``, ``val_macro_f1``, ``val_loss``...
-        directory: where the search state, trial logs and weights live.
+        output_dir: where the search state, trial logs and weights live (``directory=`` is
+            the deprecated spelling).
         space: a :class:`SearchSpace` or a dict of overrides of the default one.
         early_stopping_patience: early stopping inside each trial (None: off).
         overwrite: discard an existing search in ``directory`` instead of resuming it.
     """
+    output_dir = renamed_argument(deprecated, "directory", "output_dir", "tfkit.tune") or output_dir
+    if deprecated:
+        raise ConfigError(f"Unexpected argument(s) {sorted(deprecated)} for tfkit.tune.")
     if isinstance(space, dict) or space is None:
         space = SearchSpace.default().with_overrides(**(space or {}))
     if tuple(labels or train.labels) != tuple(train.labels):
@@ -110,8 +116,11 @@ def search(
     hypermodel = ClassifierHyperModel(checkpoint or default_checkpoint(), labels=train.labels, task=train.task,
                                       space=space, precision=precision, freeze_embeddings=freeze_embeddings,
                                       seed=seed)
-    directory = Path(directory)
+    directory = Path(output_dir)
     runner = ClassifierTuner(oracle, hypermodel, early_stopping_patience=early_stopping_patience,
                              directory=str(directory.parent), project_name=directory.name, overwrite=overwrite)
     runner.search(train, validation, verbose=verbose)
     return TuningResult(runner)
+
+
+search = deprecated_alias(tune, "tfkit.tune.search(...)", "tfkit.tune(...)")
