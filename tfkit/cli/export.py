@@ -23,8 +23,10 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
                                    "examples, compare it with the Keras model and write export.json and report.md. "
                                    "A variant whose accuracy drops more than --accuracy-budget points is rejected "
                                    "unless --force.")
-    p.add_argument("model", help="a saved tfkit model directory")
-    p.add_argument("--output", required=True, help="export folder to write (e.g. saved_models/reviews/05_export)")
+    p.add_argument("model", help="a saved tfkit model directory, or a run folder (its latest model is exported "
+                                 "into RUN/05_export as the run's export stage)")
+    p.add_argument("--output", default=None,
+                   help="export folder to write (e.g. saved_models/reviews/05_export); not used with a run folder")
     p.add_argument("--formats", nargs="+", default=[f.value for f in d.formats], choices=[f.value for f in Format],
                    help="formats to write (default: saved_model tflite)")
     p.add_argument("--quantization", nargs="+", default=[q.value for q in d.quantization],
@@ -54,16 +56,36 @@ def run_export(args: argparse.Namespace) -> int:
     import tfkit
     from tfkit.cli.main import _load
 
-    clf = tfkit.TextClassifier.load(args.model, precision="float32")
-    labelled = dict(task=clf.config.task, labels=clf.config.labels or None)
+    from pathlib import Path
+
+    from tfkit.errors import ConfigError
+    from tfkit.export.config import ExportConfig
+    from tfkit.models.saving import MANIFEST, read_manifest
+    from tfkit.pipeline.export import export_stage, latest_model
+    from tfkit.pipeline.run import RunDirectory
+
+    as_run = not (Path(args.model) / MANIFEST).is_file() and any(Path(args.model).glob("0*_*/stage.json"))
+    source = latest_model(RunDirectory(args.model))[0] if as_run else Path(args.model)
+    manifest = read_manifest(source)["classifier"]
+    labelled = dict(task=manifest["task"], labels=manifest["labels"] or None)
     validation = _load(args, args.validation, **labelled)
     representative = _load(args, args.representative_data, **labelled) if args.representative_data else None
-    arts = tfkit.export(clf, args.output, formats=args.formats, quantization=args.quantization,
-                        train=representative, validation=validation,
-                        representative_samples=args.representative_samples,
-                        validation_samples=args.validation_samples, accuracy_budget=args.accuracy_budget,
-                        force=args.force, raw_strings=not args.no_raw_strings, num_threads=args.threads,
-                        batch_size=None if args.any_batch else 1, overwrite=args.overwrite)
+    options = dict(formats=args.formats, quantization=args.quantization,
+                   representative_samples=args.representative_samples, validation_samples=args.validation_samples,
+                   accuracy_budget=args.accuracy_budget, force=args.force, raw_strings=not args.no_raw_strings,
+                   num_threads=args.threads, batch_size=None if args.any_batch else 1)
+    if as_run:
+        result = export_stage(representative, validation, ExportConfig(**options), RunDirectory(args.model),
+                              overwrite=args.overwrite)
+        print((result.path / "report.md").read_text(encoding="utf-8"))
+        print(f"export: {result.path}  (export.json, report.md, saved_model/, tflite/, stage.json)")
+        return 0
+    if args.output is None:
+        raise ConfigError("Expected --output for a model directory. Received: none. Pass --output FOLDER, or give "
+                          "a run folder to export into its 05_export stage.")
+    clf = tfkit.TextClassifier.load(source, precision="float32")
+    arts = tfkit.export(clf, args.output, train=representative, validation=validation, overwrite=args.overwrite,
+                        **options)
     print(arts.report())
     print(f"export: {arts.path}  (export.json, report.md, saved_model/, tflite/)")
     return 0

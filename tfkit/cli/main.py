@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from tfkit.cli import quiet
 from tfkit.errors import TfkitError
 
 
@@ -285,6 +286,10 @@ from tfkit.cli import export as _export_cli  # noqa: E402  (`tfkit export` and `
 COMMANDS["export"] = (_export_cli.add_export_parser, _export_cli.run_export)
 COMMANDS["bench"] = (_export_cli.add_bench_parser, _export_cli.run_bench)
 
+from tfkit.cli import run as _run_cli  # noqa: E402  (`tfkit run`: the whole path in one command)
+
+COMMANDS["run"] = (_run_cli.add_parser, _run_cli.run)
+
 from tfkit.cli import verify as _verify_cli  # noqa: E402  (`tfkit verify`: checksums of model/export/run folders)
 
 COMMANDS["verify"] = (_verify_cli.add_parser, _verify_cli.run)
@@ -300,7 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # -v/--verbose before or after the command; the `tfkit` process was quieted before TensorFlow loaded
+    # (tfkit/cli/quiet.py), and --verbose undoes that there. Called in-process, main() changes no logging.
+    args = quiet.parse_args(build_parser(), argv)
+    quiet.configure(args.verbose)
     try:
         return COMMANDS[args.command][1](args)
     except TfkitError as err:
