@@ -7,6 +7,10 @@ Examples:
     ...     _ = (tmp / "a.txt").write_text("hi")
     >>> (root / "out" / "a.txt").read_text()
     'hi'
+
+Temporary names carry the writer's pid (``.out.tmp-<pid>-XXXX``, ``.out.old-<pid>-XXXX``), so the
+leftovers of a killed writer can be told from a live writer's: the next write of the same target
+removes those whose pid is gone (:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,6 +40,7 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
         DiskFullError: the device filled up (``ENOSPC``); ``path`` is as it was.
     """
     path = Path(path)
+    remove_stale_temporaries(path)  # first: it may put a killed writer's previous output back
     if path.exists() and not overwrite:
         raise OutputExistsError(
             f"Output directory already exists. Received: path='{path}'. "
@@ -42,7 +48,7 @@ def atomic_directory(path: str | os.PathLike, overwrite: bool = False) -> Iterat
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_prefix(path, "tmp"), dir=path.parent))
     except OSError as err:
         raise _disk_full(err, path) if _is_disk_full(err) else err
     try:
@@ -60,7 +66,7 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
     if not path.exists():
         os.replace(tmp, path)
         return
-    trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+    trash = Path(tempfile.mkdtemp(prefix=_prefix(path, "old"), dir=path.parent))
     try:
         os.replace(path, trash / path.name)
         try:
@@ -72,6 +78,63 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
+def _prefix(path: Path, kind: str) -> str:
+    return f".{path.name}.{kind}-{os.getpid()}-"
+
+
+_TEMPORARY = re.compile(r"(tmp|old)-(\d+)-[a-z0-9_]+")  # after ".<name>."; mkdtemp's suffix has no "-" or "."
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Removes the temporary siblings of ``path`` left by writers that died (their pid is gone).
+
+    A sibling whose pid is alive, or whose name does not parse, is kept. A killed writer's
+    ``.old-`` folder that still holds the previous output (killed between its two renames)
+    puts it back at ``path`` when ``path`` is missing. Only sound where pids are local:
+    a writer on another host that shares the folder is taken for a dead one.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> (root / ".out.tmp-0-abc").mkdir()   # pid 0 is never a writer: kept
+        >>> remove_stale_temporaries(root / "out")
+        []
+    """
+    path, head, removed = Path(path), f".{Path(path).name}.", []
+    try:
+        siblings = [p for p in path.parent.iterdir() if p.name.startswith(head)]
+    except FileNotFoundError:
+        return removed
+    for sibling in siblings:
+        match = _TEMPORARY.fullmatch(sibling.name[len(head):])
+        if match is None or _alive(int(match.group(2))):
+            continue
+        old = sibling / path.name
+        if match.group(1) == "old" and not path.exists() and old.is_dir() and not old.is_symlink():
+            with contextlib.suppress(OSError):
+                os.replace(old, path)
+        if sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):  # gone already, or not ours to remove
+                sibling.unlink()
+        removed.append(sibling)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (pids that cannot be a writer, such as 0, count as alive)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OverflowError, OSError):  # PermissionError: alive, another user's
+        return True
+    return True
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Writes ``text`` to ``path`` through a temporary file and a rename.
 
@@ -79,9 +142,10 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
         DiskFullError: the device filled up (``ENOSPC``); ``path`` is as it was.
     """
     path = Path(path)
+    remove_stale_temporaries(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(path, "tmp"), dir=path.parent)
     except OSError as err:
         raise _disk_full(err, path) if _is_disk_full(err) else err
     try:
