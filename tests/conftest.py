@@ -32,7 +32,7 @@ def require(available: bool, reason: str) -> None:
         return
     if IN_CI:
         pytest.fail(f"CI=true and a test requirement is missing: {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 @pytest.fixture(autouse=True)
