@@ -61,3 +61,7 @@ class NoCompletedTrialError(TfkitError, RuntimeError):
 
 class VariantNotWrittenError(TfkitError, FileNotFoundError):
     """An export variant was rejected by its accuracy budget, so it has no file."""
+
+
+class ReportError(TfkitError, ValueError):
+    """A file a report needs (a stage's table, figure or record) is missing or not what it should be."""

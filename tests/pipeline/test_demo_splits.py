@@ -52,7 +52,10 @@ def test_demo_chooses_on_validation_and_reports_on_test(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "finetune", fake_finetune)
     monkeypatch.setattr(demo, "export_stage", fake_export_stage)
     monkeypatch.setattr(demo, "bench", fake_bench)
+    monkeypatch.setattr(demo, "log_files", lambda *args: None)  # the fake bench writes no bench.md/png
+    monkeypatch.setattr(demo, "write_run_report", lambda run: seen.setdefault("report", run))
     summary = demo.run_demo(demo.DemoConfig(output=str(tmp_path / "run")))
+    assert seen["report"] == tmp_path / "run", "the demo ends with the run's report.html"
 
     train, validation, test = seen["finetune"]
     assert seen["export_validation"] is validation, "variants are chosen on the validation split"

@@ -143,9 +143,22 @@ def _write(result: BenchResult, samples: int, num_threads: int, batch_size: int)
             "(the default) run each batch row by row at the row's real length; in any-batch files the calibrated int8 "
             "variants see padding they were not calibrated for, so their batch figure is a speed figure only.\n")
     atomic_write_text(folder / "bench.md", result.table() + note)
+    plot_tradeoffs(result.rows, folder / "bench.png")
+
+
+def plot_tradeoffs(rows: Any, path: str | os.PathLike) -> Path:
+    """Saves score against file size and against batch-1 p50 latency, one labelled point per variant.
+
+    ``rows`` are bench rows (``variant``, ``size_bytes``, ``score``, ``latency_ms_p50``); rows
+    without a score are left out.
+
+    Examples:
+        >>> plot_tradeoffs([{"variant": "a", "size_bytes": 2e6, "score": 0.9, "latency_ms_p50": 1.5}],
+        ...                "tradeoffs.png")   # doctest: +SKIP
+    """
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for row in result.rows:
+    for row in rows:
         if row["score"] is None:
             continue
         size = (row["size_bytes"] or 0) / 1e6
@@ -156,4 +169,4 @@ def _write(result: BenchResult, samples: int, num_threads: int, batch_size: int)
     axes[0].set(xlabel="file size (MB)", ylabel="score", title="score vs size")
     axes[1].set(xlabel="batch-1 p50 latency (ms)", ylabel="score", title="score vs latency", xscale="log")
     fig.tight_layout()
-    atomic_save_figure(fig, folder / "bench.png")
+    return atomic_save_figure(fig, path)

@@ -31,6 +31,8 @@ from tfkit.models.config import _JsonConfig
 from tfkit.pipeline.export import export_stage
 from tfkit.pipeline.finetune import FinetuneConfig, finetune
 from tfkit.pipeline.run import RunDirectory
+from tfkit.reporting.html import write_run_report
+from tfkit.reporting.tensorboard import log_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,8 @@ def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite:
     exported = export_stage(train, validation, config.export_config(), run, resume=resume, overwrite=overwrite)
     tested = {row["variant"]: row for row in bench(exported.path, result.model_dir, test,
                                                    output_dir=exported.path / "test_bench").rows}
+    log_files(exported.path / "logs" / "bench", "bench", exported.path / "test_bench" / "bench.md",
+              exported.path / "test_bench" / "bench.png")  # TensorBoard: the test-split bench
     summary = {
         "dataset": "bbc_news",
         "examples": {"train": len(train), "validation": len(validation), "test": len(test)},
@@ -96,8 +100,10 @@ def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite:
             "report": str(result.stage_dir / "report" / "report.json"),
             "confusion_matrix": str(result.stage_dir / "report" / "confusion_matrix.png"),
             "tensorboard_logs": str(result.stage_dir / "logs"),
+            "run_report": str(Path(config.output) / "report.html"),
             "export": str(exported.path),
         },
     }
     atomic_write_json(Path(config.output) / "summary.json", summary)
+    write_run_report(run.path)  # <run>/report.html: curves, confusion matrix, variants, all stages
     return summary

@@ -27,6 +27,7 @@ from tfkit.models.checkpoint import default_checkpoint
 from tfkit.models.config import ClassifierConfig, TrainingConfig, _JsonConfig
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.pipeline.run import RunDirectory
+from tfkit.reporting.tensorboard import log_evaluation, log_model_card
 
 STAGE = "finetune"
 
@@ -123,6 +124,9 @@ def finetune(
     report = classifier.evaluate_report(held_out, output_dir=report_dir) if held_out is not None else None
     metrics = _headline(report)
     classifier.save(model_dir, overwrite=True, metrics=metrics)
+    if report is not None:  # TensorBoard beside the training scalars: confusion matrix, per-class table, card
+        log_evaluation(stage_dir / "logs" / "evaluation", report_dir)
+    log_model_card(stage_dir / "logs" / "model_card", model_dir)
     run.write_stage(
         STAGE,
         config=dataclasses.replace(config, checkpoint=checkpoint).to_dict(),

@@ -32,6 +32,7 @@ from tfkit.optimize.pruning import PrunedClassifier, prune
 from tfkit.optimize.report import SparsityReport, measure_sizes
 from tfkit.pipeline.finetune import _headline, _read_report
 from tfkit.pipeline.run import RunDirectory
+from tfkit.reporting.tensorboard import log_evaluation, log_files, log_model_card
 
 STAGE = "prune"
 
@@ -102,6 +103,10 @@ def prune_stage(
     sparsity = measure_sizes(dense, reloaded, sparsity, pruned.kernel_keys(), saved=(source, model_dir),
                              tflite=measure_tflite)
     sparsity.save(report_dir)
+    if report is not None:  # TensorBoard beside the sparsity scalars of logs/pruning
+        log_evaluation(stage_dir / "logs" / "evaluation", report_dir)
+    log_files(stage_dir / "logs" / "sparsity", "sparsity", report_dir / "sparsity.md")
+    log_model_card(stage_dir / "logs" / "model_card", model_dir)
     metrics.update({
         "overall_sparsity": sparsity.overall_sparsity,
         "max_sparsity_error_points": sparsity.max_error_points,
