@@ -43,6 +43,7 @@ def _train_data(folder: Path, n: int) -> tuple[Path, str]:
         data, source = tfkit.data.sst2("train", SST2_DIR).take(n, seed=0), f"SST-2 train (first seeded {n})"
     else:
         data, source = tfkit.data.bbc_news().take(n, seed=0), f"BBC News ({n} seeded articles)"
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "train.csv"
     pd.DataFrame({"text": list(data.texts), "label": [data.labels[i] for i in data.targets]}).to_csv(path, index=False)
     return path, source
@@ -55,12 +56,16 @@ def seeded_runs(folder: Path, n: int = 200) -> dict:
     import h5py
     import numpy as np
 
+    import os
+
     data, source = _train_data(folder, n)
     seconds, weights = [], []
-    for run in ("a", "b"):
+    # a, b: tfkit's defaults; c: the same with TensorFlow's op determinism switched on, to price it
+    for run, env in (("a", {}), ("b", {}), ("c", {"TF_DETERMINISTIC_OPS": "1"})):
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "tfkit", "train", str(data), "--epochs", "1",
-                               "--output", str(folder / run)], capture_output=True, text=True)
+                               "--output", str(folder / run)], capture_output=True, text=True,
+                              env={**os.environ, **env})
         if done.returncode != 0:
             raise RuntimeError(done.stderr[-3000:])
         seconds.append(time.perf_counter() - start)
@@ -68,11 +73,18 @@ def seeded_runs(folder: Path, n: int = 200) -> dict:
         with h5py.File(folder / run / "01_finetune" / "model" / "tf_model.h5", "r") as f:
             f.visititems(lambda name, obj: values.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
         weights.append(values)
-    a, b = weights
+
+    def same(x: dict, y: dict) -> bool:
+        return x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
+
+    a, b, c = weights
     different = [k for k in a if k not in b or not np.array_equal(a[k], b[k])]
     return {"data": source, "epochs": 1, "settings": "tfkit train defaults (default MiniLM)",
-            "weights_compared": len(a), "weights_different": different[:10], "identical": not different and a.keys() == b.keys(),
-            "seconds": seconds, "model_dir": str(folder / "a" / "01_finetune" / "model")}
+            "weights_compared": len(a), "weights_different": different[:10], "identical": not different and same(a, b),
+            "identical_with_op_determinism": same(a, c),
+            "seconds": {"run_a": seconds[0], "run_b": seconds[1], "with_TF_DETERMINISTIC_OPS": seconds[2]},
+            "op_determinism_cost": "not needed on CPU: runs a and b are bit-identical without it; run c prices it",
+            "model_dir": str(folder / "a" / "01_finetune" / "model")}
 
 
 def resume(folder: Path) -> dict:
@@ -85,6 +97,7 @@ def resume(folder: Path) -> dict:
     from conftest import toy_texts
 
     texts, labels = toy_texts(1200)
+    folder.mkdir(parents=True, exist_ok=True)
     data = folder / "train.csv"
     pd.DataFrame({"text": texts, "label": labels}).to_csv(data, index=False)
     checkpoint = write_tiny_checkpoint(folder / "tiny", "bert", seed=0)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import tfkit
-from tfkit.pipeline import demo
+from tfkit.pipeline import demo, pipeline
 from tests.conftest import toy_texts
 
 
@@ -35,6 +36,8 @@ def test_demo_chooses_on_validation_and_reports_on_test(tmp_path, monkeypatch):
 
     def fake_export_stage(representative, validation, config, run, **kwargs):
         seen["export_validation"] = validation
+        (tmp_path / "export").mkdir(exist_ok=True)
+        (tmp_path / "export" / "stage.json").write_text(json.dumps({"config": {"model": str(tmp_path / "model")}}))
         return Exported(tmp_path / "export", {"variants": [
             {"name": "dynamic_int8", "status": "accepted", "size_bytes": 10,
              "verification": {"score": 0.9, "latency_ms_p50": 1.0}}]})
@@ -49,11 +52,11 @@ def test_demo_chooses_on_validation_and_reports_on_test(tmp_path, monkeypatch):
                       {"variant": "dynamic_int8", "score": 0.8, "latency_ms_p50": 2.0}))
 
     monkeypatch.setattr(demo, "bbc_news", lambda: data)
-    monkeypatch.setattr(demo, "finetune", fake_finetune)
-    monkeypatch.setattr(demo, "export_stage", fake_export_stage)
-    monkeypatch.setattr(demo, "bench", fake_bench)
-    monkeypatch.setattr(demo, "log_files", lambda *args: None)  # the fake bench writes no bench.md/png
-    monkeypatch.setattr(demo, "write_run_report", lambda run: seen.setdefault("report", run))
+    monkeypatch.setattr(pipeline, "finetune", fake_finetune)
+    monkeypatch.setattr(pipeline, "export_stage", fake_export_stage)
+    monkeypatch.setattr(pipeline, "bench", fake_bench)
+    monkeypatch.setattr(pipeline, "log_files", lambda *args: None)  # the fake bench writes no bench.md/png
+    monkeypatch.setattr(pipeline, "write_run_report", lambda run: seen.setdefault("report", run))
     summary = demo.run_demo(demo.DemoConfig(output=str(tmp_path / "run")))
     assert seen["report"] == tmp_path / "run", "the demo ends with the run's report.html"
 

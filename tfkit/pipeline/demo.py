@@ -5,7 +5,8 @@ checkpoint (with 10 % of the rest as validation), evaluates on the test split,
 saves the model, exports it (SavedModel and float32 / dynamic-range int8 /
 full-integer int8 TFLite) and writes ``summary.json`` at the top of the run folder.
 
-Choose on validation, report on test: the export checks every file and picks the
+It is :func:`tfkit.pipeline.pipeline.run_pipeline` (``tfkit run``) on the embedded default, with a
+test split held out. Choose on validation, report on test: the export checks every file and picks the
 full-int8 step on the validation split; the figures reported for each file then
 come from a bench of the kept files on the test split.
 
@@ -19,20 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import platform
-import time
 from pathlib import Path
 from typing import Any
 
 from tfkit._io import atomic_write_json
 from tfkit.data.builtin import bbc_news
-from tfkit.export.bench import bench
 from tfkit.export.config import ExportConfig
 from tfkit.models.config import _JsonConfig
-from tfkit.pipeline.export import export_stage
-from tfkit.pipeline.finetune import FinetuneConfig, finetune
+from tfkit.pipeline.finetune import FinetuneConfig
+from tfkit.pipeline.pipeline import PipelineConfig, run_pipeline
 from tfkit.pipeline.run import RunDirectory
-from tfkit.reporting.html import write_run_report
-from tfkit.reporting.tensorboard import log_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,45 +62,26 @@ class DemoConfig(_JsonConfig):
 
 def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite: bool = False,
              verbose: Any = "auto") -> dict[str, Any]:
-    """Runs the demo and returns (and writes) its summary."""
-    start = time.perf_counter()
+    """Runs the demo (:func:`run_pipeline` on BBC News) and returns (and writes) its summary."""
     data = bbc_news()
     rest, test = data.split(config.test_fraction, seed=config.seed)
     train, validation = rest.split(config.validation_fraction, seed=config.seed)
+    pipeline = PipelineConfig(finetune=config.finetune_config(), export=config.export_config())
     run = RunDirectory(config.output)
-    result = finetune(train, validation, config.finetune_config(), run, evaluation=test,
-                      resume=resume, overwrite=overwrite, verbose=verbose)
-    exported = export_stage(train, validation, config.export_config(), run, resume=resume, overwrite=overwrite)
-    tested = {row["variant"]: row for row in bench(exported.path, result.model_dir, test,
-                                                   output_dir=exported.path / "test_bench").rows}
-    log_files(exported.path / "logs" / "bench", "bench", exported.path / "test_bench" / "bench.md",
-              exported.path / "test_bench" / "bench.png")  # TensorBoard: the test-split bench
-    summary = {
+    summary = run_pipeline(train, validation, pipeline, run, test=test, resume=resume, overwrite=overwrite,
+                           verbose=verbose)
+    metrics = summary["finetune_metrics"]
+    summary.update({
         "dataset": "bbc_news",
-        "examples": {"train": len(train), "validation": len(validation), "test": len(test)},
-        "labels": list(data.labels),
-        "test_accuracy": result.report.metrics["accuracy"],
-        "test_macro_f1": result.report.metrics["macro_f1"],
-        "export": {v["name"]: {"status": v["status"], "size_mb": round(v["size_bytes"] / 1e6, 1),
-                               "validation_accuracy": v["verification"]["score"],
-                               "accuracy": tested[v["name"]]["score"] if v["name"] in tested else None,
-                               "latency_ms_p50": round(tested[v["name"]]["latency_ms_p50"], 2)
-                               if v["name"] in tested else None}
-                   for v in exported.record["variants"]},
-        "export_chosen_on": "validation", "export_reported_on": "test",
-        "seconds": time.perf_counter() - start,
-        "config": config.to_dict(),
+        "test_accuracy": metrics["accuracy"],
+        "test_macro_f1": metrics["macro_f1"],
+        "export": {name: {**row, "accuracy": row["test_accuracy"]} for name, row in summary["export"].items()},
+        "demo_config": config.to_dict(),
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
-        "outputs": {
-            "run": str(Path(config.output)),
-            "model": str(result.model_dir),
-            "report": str(result.stage_dir / "report" / "report.json"),
-            "confusion_matrix": str(result.stage_dir / "report" / "confusion_matrix.png"),
-            "tensorboard_logs": str(result.stage_dir / "logs"),
-            "run_report": str(Path(config.output) / "report.html"),
-            "export": str(exported.path),
-        },
-    }
+    })
+    stage = Path(summary["outputs"]["model"]).parent
+    summary["outputs"].update({"report": str(stage / "report" / "report.json"),
+                               "confusion_matrix": str(stage / "report" / "confusion_matrix.png"),
+                               "tensorboard_logs": str(Path(config.output))})
     atomic_write_json(Path(config.output) / "summary.json", summary)
-    write_run_report(run.path)  # <run>/report.html: curves, confusion matrix, variants, all stages
     return summary

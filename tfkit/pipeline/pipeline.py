@@ -33,9 +33,13 @@ from typing import Any, Callable
 from tfkit._io import atomic_write_json
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
+from tfkit.export.bench import bench
 from tfkit.export.config import ExportConfig
+from tfkit.pipeline.export import export_stage
 from tfkit.pipeline.finetune import FinetuneConfig, finetune
 from tfkit.pipeline.run import RunDirectory
+from tfkit.reporting.html import write_run_report
+from tfkit.reporting.tensorboard import log_files
 
 SECTIONS = ("finetune", "tune", "prune", "export")
 
@@ -129,23 +133,21 @@ def run_pipeline(
 
         log("== prune")
         prune_stage(train, validation, config.prune, run, resume=resume, overwrite=overwrite, verbose=verbose)
-    from tfkit.pipeline.export import export_stage
-
     log("== export (variants chosen on the validation split)")
     exported = export_stage(train, validation, config.export, run, resume=resume, overwrite=overwrite, log=log)
     tested: dict[str, dict[str, Any]] = {}
     if test is not None:
-        from tfkit.export.bench import bench
-
         log("== bench of the exported files on the test split")
         model_dir = Path(json.loads((exported.path / "stage.json").read_text(encoding="utf-8"))["config"]["model"])
         tested = {row["variant"]: row for row in bench(exported.path, model_dir, test,
                                                        output_dir=exported.path / "test_bench", log=log).rows}
+        log_files(exported.path / "logs" / "bench", "bench", exported.path / "test_bench" / "bench.md",
+                  exported.path / "test_bench" / "bench.png")  # TensorBoard: the test-split bench
     summary = {
         "examples": {"train": len(train), "validation": len(validation), "test": len(test) if test else 0},
         "labels": list(train.labels),
         "stages": [name for name in ("finetune", "tune", "prune", "export") if run.finished(name)],
-        "finetune_metrics": (run.finished("finetune") or {}).get("metrics", {}),
+        "finetune_metrics": tuned.report.metrics if tuned.report is not None else {},
         "export": {v["name"]: {"status": v["status"], "size_mb": round(v["size_bytes"] / 1e6, 1),
                                "validation_accuracy": v["verification"]["score"],
                                "test_accuracy": tested.get(v["name"], {}).get("score"),
@@ -157,17 +159,7 @@ def run_pipeline(
         "seconds": time.perf_counter() - start,
         "outputs": {"run": str(run.path), "model": str(tuned.model_dir), "export": str(exported.path)},
     }
-    report = _write_report(run.path)
-    if report is not None:
-        summary["outputs"]["report"] = str(report)
+    summary["outputs"]["run_report"] = str(run.path / "report.html")
     atomic_write_json(run.path / "summary.json", summary)
+    write_run_report(run.path)  # <run>/report.html: curves, confusion matrix, variants, all stages
     return summary
-
-
-def _write_report(run_dir: Path) -> Path | None:
-    """The run's ``report.html`` (tfkit.reporting), when that module is available."""
-    try:
-        from tfkit.reporting.html import write_run_report
-    except ImportError:
-        return None
-    return write_run_report(run_dir)
