@@ -133,7 +133,9 @@ def test_export_and_run_folders_verify(tiny_checkpoint, tmp_path):
     assert "export.json" in listed and any(name.startswith("saved_model/variables/") for name in listed)
     report = verify_folder(run.path)
     assert report.ok, report.summary()
-    assert report.folders == ("01_finetune/model", "05_export") and report.skipped == ("05_export/stage.json",)
+    assert report.folders == ("01_finetune/model", "05_export")
+    assert "05_export/stage.json" in report.skipped and "05_export/variants.png" in report.skipped
+    assert all(name.split("/")[1] in ("stage.json", "variants.png", "logs") for name in report.skipped), report.skipped
     variables = next(p for p in (result.path / "saved_model" / "variables").iterdir() if "data" in p.name)
     variables.write_bytes(variables.read_bytes()[:-1])
     (model_dir / "vocab.txt").unlink()

@@ -38,8 +38,10 @@ FORMAT = "tfkit.checksums"
 FORMAT_VERSION = 1
 # Files other steps add to a finished folder's top level after its checksums were written; not reported
 # as extra unless listed: the run's stage record (an export folder is also its stage's folder) and
-# `tfkit bench`'s outputs (written into the export folder by default).
-ADDED_LATER = ("stage.json", "bench.json", "bench.md", "bench.png")
+# `tfkit bench`'s outputs (written into the export folder by default), the export stage's plot and the
+# TensorBoard summaries and test-split bench that the stage and the pipeline add beside the export.
+ADDED_LATER = ("stage.json", "bench.json", "bench.md", "bench.png", "variants.png")
+ADDED_LATER_FOLDERS = ("logs", "test_bench")
 # Files that mark a folder as written by tfkit (so a missing checksums.json is reported, not ignored).
 OUTPUT_MARKERS = ("tfkit.json", "export.json")
 
@@ -265,7 +267,8 @@ def verify_folder(path: str | os.PathLike) -> VerifyReport:
                 changed.append(prefix + name)
         for name in _listing(folder):
             if name not in listed:
-                (skipped if name in ADDED_LATER else extra).append(prefix + name)
+                later = name in ADDED_LATER or name.split("/", 1)[0] in ADDED_LATER_FOLDERS
+                (skipped if later else extra).append(prefix + name)
     folders = tuple("." if f == root else f.relative_to(root).as_posix() for f in found)
     return VerifyReport(root, folders, files, tuple(changed), tuple(missing), tuple(extra), tuple(skipped))
 

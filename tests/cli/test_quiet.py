@@ -177,3 +177,17 @@ def test_demo_help_goes_through_the_same_quiet_main(tmp_path):
     result = _tfkit(["demo", "--help"], tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("usage: tfkit demo"), _shown(result)
     assert result.stderr == "", _shown(result)
+
+
+@pytest.mark.slow
+def test_demo_prints_no_native_log_and_no_warning(workdir):
+    """The main job itself, on the embedded BBC News, with the checkpoint swapped for a tiny one (TFKIT_CHECKPOINT)."""
+    env = {**_environment(workdir), "TFKIT_CHECKPOINT": str(workdir / "tiny-bert")}
+    result = subprocess.run([sys.executable, "-m", "tfkit", "demo", "--output", "demo-run", "--epochs", "1",
+                             "--max-length", "16", "--batch-size", "32"], cwd=workdir, env=env, capture_output=True,
+                            text=True, timeout=280)
+    assert result.returncode == 0, _shown(result)
+    assert "BBC News test accuracy" in result.stdout and "summary.json" in result.stdout, _shown(result)
+    assert not NATIVE_LOG.search(result.stderr), _shown(result)
+    assert not LIBRARY_CHATTER.search(result.stderr), _shown(result)
+    assert (workdir / "demo-run" / "report.html").is_file()
