@@ -34,9 +34,13 @@ def deprecated_alias(function: Callable[..., Any], old: str, new: str) -> Callab
     return alias
 
 
-def renamed_argument(kwargs: dict[str, Any], old: str, new: str, where: str) -> Any:
-    """Pops ``old`` from ``kwargs`` (warning) and returns its value, or None."""
+def renamed_argument(kwargs: dict[str, Any], old: str, new: str, where: str, value: Any = None) -> Any:
+    """``value`` (the new argument), or the deprecated ``old`` popped from ``kwargs`` (with a warning)."""
     if old not in kwargs:
-        return None
+        return value
+    if value is not None:
+        from tfkit.errors import ConfigError
+
+        raise ConfigError(f"Expected one of {new}= and its deprecated spelling {old}=. Received: both. Pass {new}= only.")
     warn(f"{where}({old}=...)", f"{where}({new}=...)")
     return kwargs.pop(old)

@@ -75,7 +75,8 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
             os.replace(trash / path.name, path)
             raise
     finally:
-        shutil.rmtree(trash, ignore_errors=True)
+        if path.exists():  # never delete the only copy of the previous output
+            shutil.rmtree(trash, ignore_errors=True)
 
 
 def _prefix(path: Path, kind: str) -> str:
@@ -135,11 +136,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Writes ``text`` to ``path`` through a temporary file and a rename.
+@contextlib.contextmanager
+def atomic_text_output(path: str | os.PathLike) -> Iterator[Any]:
+    """Yields a UTF-8 text stream on a temporary sibling of ``path``, renamed to ``path`` on success.
 
-    Raises:
-        DiskFullError: the device filled up (``ENOSPC``); ``path`` is as it was.
+    On an exception the temporary file is removed and ``path`` is left as it was; a full
+    disk becomes a :class:`DiskFullError`. The temporary name carries the writer's pid, so a
+    killed writer's leftover is removed by the next write (:func:`remove_stale_temporaries`).
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "p.jsonl"
+        >>> with atomic_text_output(out) as f:
+        ...     _ = f.write("{}\\n")
+        >>> out.read_text()
+        '{}\\n'
     """
     path = Path(path)
     remove_stale_temporaries(path)
@@ -149,8 +160,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     except OSError as err:
         raise _disk_full(err, path) if _is_disk_full(err) else err
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+            yield stream
         os.replace(tmp, path)
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
@@ -158,7 +169,17 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
         if _is_disk_full(err):
             raise _disk_full(err, path) from err
         raise
-    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Writes ``text`` to ``path`` through a temporary file and a rename.
+
+    Raises:
+        DiskFullError: the device filled up (``ENOSPC``); ``path`` is as it was.
+    """
+    with atomic_text_output(path) as stream:
+        stream.write(text)
+    return Path(path)
 
 
 def _is_disk_full(err: BaseException) -> bool:

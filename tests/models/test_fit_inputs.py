@@ -53,3 +53,15 @@ def test_get_config_round_trips(tiny_classifier):
     assert again.get_config() == config
     assert again.config == tiny_classifier.config
     assert [w.shape for w in again.weights] == [w.shape for w in tiny_classifier.weights]
+
+
+def test_keras_style_validation_tuple_keeps_its_labels(tiny_checkpoint, toy_data):
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("neg", "pos"), max_length=16,
+                                               precision="float32")
+    clf.compile(optimizer=keras.optimizers.Adam(1e-3))
+    enc = dict(clf.tokenizer(list(toy_data.texts), padding=True, return_tensors="np"))
+    y = np.asarray(toy_data.targets)
+    history = clf.fit(enc, y, validation_data=(enc, y), epochs=1, batch_size=16, verbose=0).history
+    assert history["val_loss"][0] > 0 and "val_accuracy" in history
+    with pytest.raises(DataError, match=r"class ids in \[0, 2\)"):
+        clf.fit(["good film"], [5], epochs=1, verbose=0)

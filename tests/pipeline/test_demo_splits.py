@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import tfkit
@@ -36,8 +35,6 @@ def test_demo_chooses_on_validation_and_reports_on_test(tmp_path, monkeypatch):
 
     def fake_export_stage(representative, validation, config, run, **kwargs):
         seen["export_validation"] = validation
-        (tmp_path / "export").mkdir(exist_ok=True)
-        (tmp_path / "export" / "stage.json").write_text(json.dumps({"config": {"model": str(tmp_path / "model")}}))
         return Exported(tmp_path / "export", {"variants": [
             {"name": "dynamic_int8", "status": "accepted", "size_bytes": 10,
              "verification": {"score": 0.9, "latency_ms_p50": 1.0}}]})

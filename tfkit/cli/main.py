@@ -211,7 +211,8 @@ def _predict(args: argparse.Namespace) -> int:
     import itertools
 
     import tfkit
-    from tfkit.models.streaming import atomic_text_output, read_text_chunks, write_predictions
+    from tfkit._io import atomic_text_output
+    from tfkit.models.streaming import read_text_chunks, write_predictions
 
     texts: list = list(args.texts)
     if not texts and not args.input:

@@ -86,7 +86,8 @@ def _with_flags(config, args: argparse.Namespace):  # noqa: ANN001, ANN201  (Pip
         from tfkit.cli.prune import _number
         from tfkit.optimize.config import PruningConfig
 
-        sparsity = {"pattern": args.prune} if ":" in args.prune else {"target_sparsity": _number(args.prune)}
+        sparsity = {"pattern": args.prune} if ":" in args.prune else {"target_sparsity": _number(args.prune),
+                                                                      "pattern": None}
         config = dataclasses.replace(config, prune=dataclasses.replace(config.prune or PruningConfig(), **sparsity))
     if args.quantization is not None:
         config = dataclasses.replace(config, export=dataclasses.replace(config.export, quantization=args.quantization))

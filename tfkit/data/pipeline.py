@@ -19,6 +19,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from typing import Any
 
@@ -172,9 +173,15 @@ def training_dataset(
 
 
 def inference_dataset(
-    encoded: Encoded, batch_size: int, targets: np.ndarray | None = None
+    encoded: Encoded, batch_size: int, targets: np.ndarray | None = None, width_multiple: int | None = None,
+    max_width: int | None = None,
 ) -> tuple[tf.data.Dataset, np.ndarray]:
     """Length-sorted padded batches and the order used.
+
+    With ``width_multiple`` each batch is padded further, to a multiple of that many tokens (at most
+    ``max_width``): the attention mask hides the padding, and the model sees a handful of shapes instead
+    of one per length, so the memory TensorFlow's kernels cache per shape stops growing early in a long
+    stream of batches (``tfkit predict`` on a file).
 
     Returns:
         ``(dataset, order)``: outputs for example ``order[k]`` come k-th; use
@@ -189,7 +196,21 @@ def inference_dataset(
         ds = tf.data.Dataset.from_tensor_slices((features, tf.constant(targets[order]))).map(_with_mask)
         padding = _padding_values(encoded, tf.constant(targets).dtype)
     ds = ds.padded_batch(batch_size, padding_values=padding)
+    if width_multiple is not None and width_multiple > 1:
+        pad_values = {name: int(value.numpy()) for name, value in (padding[0] if targets is not None else padding).items()}
+        ds = ds.map(functools.partial(_round_width, multiple=width_multiple, max_width=max_width, pad_values=pad_values))
     return ds.prefetch(tf.data.AUTOTUNE), order
+
+
+def _round_width(features: Any, *target: Any, multiple: int, max_width: int | None,
+                 pad_values: dict[str, int]) -> Any:
+    width = tf.shape(features["input_ids"])[1]
+    wanted = (width + multiple - 1) // multiple * multiple
+    if max_width is not None:
+        wanted = tf.maximum(width, tf.minimum(wanted, max_width))
+    padded = {name: tf.pad(value, [[0, 0], [0, wanted - width]], constant_values=pad_values.get(name, 0))
+              for name, value in features.items()}
+    return (padded, *target) if target else padded
 
 
 def restore_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:

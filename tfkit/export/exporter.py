@@ -69,8 +69,8 @@ def export(
     """
     from tfkit.models.text_classifier import TextClassifier
 
-    representative_data = renamed_argument(options, "representative_data", "train", "tfkit.export") or train
-    validate_on = renamed_argument(options, "validate_on", "validation", "tfkit.export") or validation
+    representative_data = renamed_argument(options, "representative_data", "train", "tfkit.export", train)
+    validate_on = renamed_argument(options, "validate_on", "validation", "tfkit.export", validation)
     config = config or ExportConfig(formats=formats, quantization=quantization, **options)
     if not isinstance(classifier, TextClassifier):
         classifier = TextClassifier.load(classifier, precision="float32")

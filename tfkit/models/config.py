@@ -72,7 +72,12 @@ class _JsonConfig:
         unknown = set(data) - names
         if unknown:
             raise ConfigError(f"Unknown {cls.__name__} keys: {sorted(unknown)}. Expected some of {sorted(names)}.")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as err:
+            if isinstance(err, ConfigError):
+                raise
+            raise ConfigError(f"Expected values of the right type for {cls.__name__}. Received: {data} ({err}).") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -64,7 +64,7 @@ def task_metrics(task: TaskType, num_outputs: int, threshold: float = 0.5) -> li
     return [keras.metrics.MeanAbsoluteError(name="mae"), keras.metrics.RootMeanSquaredError(name="rmse")]
 
 
-ERROR_METRICS = ("loss", "mae", "mse", "rmse")
+ERROR_METRICS = ("loss", "mae", "mse", "rmse", "error", "crossentropy", "hinge", "mape", "msle")
 
 
 def monitor_mode(name: str) -> str:

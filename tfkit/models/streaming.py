@@ -20,20 +20,18 @@ Examples:
 from __future__ import annotations
 
 import codecs
-import contextlib
-import errno
 import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence, TextIO, Union
 
 import pandas as pd
 
+from tfkit._io import atomic_text_output
 from tfkit.data.reading import DELIMITERS, JSON_LINES, checked_codec
-from tfkit.errors import ConfigError, DataError, DiskFullError
+from tfkit.errors import ConfigError, DataError
 
 Text = Union[str, tuple[str, str]]
 """One input: a text, or a ``(text, text_pair)`` tuple."""
@@ -161,40 +159,6 @@ def write_predictions(
     if progress and done:
         print(file=sys.stderr)
     return done
-
-
-@contextlib.contextmanager
-def atomic_text_output(path: str | os.PathLike) -> Iterator[TextIO]:
-    """Yields a UTF-8 text stream on a temporary sibling of ``path``, renamed to ``path`` on success.
-
-    On an exception the temporary file is removed and ``path`` is left as it
-    was (absent, or its old content); a full disk becomes a
-    :class:`~tfkit.errors.DiskFullError`.
-
-    Examples:
-        >>> import pathlib, tempfile
-        >>> out = pathlib.Path(tempfile.mkdtemp()) / "p.jsonl"
-        >>> with atomic_text_output(out) as f:
-        ...     _ = f.write("{}\\n")
-        >>> out.read_text()
-        '{}\\n'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            yield stream
-        os.replace(tmp, path)
-    except BaseException as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(errno.ENOSPC, (
-                f"No space left on device while writing '{path}'; it was left as it was. Expected enough free "
-                f"space on the device holding '{path.parent}'. Received: {err}. Free some space (or choose "
-                "another output) and run the command again.")) from err
-        raise
 
 
 def predict_file(
@@ -350,4 +314,9 @@ def _text(path: Path, row: int, values: dict[str, Any], column: str, role: str) 
         raise DataError(f"{where}: expected text. Received: {type(value).__name__} {value!r}. Quote it as a string.")
     if not value.strip():
         raise DataError(f"{where}: expected non-empty text. Received: {value!r}. Remove the row or fill it in.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (e.g. JSON "\\ud800"): no tokenizer can take it
+        raise DataError(f"{where}: the text holds an unpaired surrogate code point. Received: {value!r}. "
+                        "Fix the escape sequence in the file.") from None
     return value

@@ -41,6 +41,7 @@ from tfkit.models.metrics import default_monitor, monitor_mode, task_loss, task_
 from tfkit.models.optimization import make_optimizer, warmup_schedule
 
 _PREDICT_BATCH = 64
+_WIDTH_MULTIPLE = 8  # predict pads batches to a multiple of 8 tokens: few shapes, bounded memory
 
 
 @contextlib.contextmanager
@@ -292,7 +293,7 @@ class TextClassifier(keras.Model):
         """
         if not self.compiled_loss:
             self.compile()
-        if self._auto_optimizer and self._schedule_spent:
+        if self._auto_optimizer and self._schedule_spent and not resume:  # a resume restores the optimizer
             raise ConfigError(
                 "Expected one fit per compile with the auto optimizer: this classifier already ran its "
                 "warm-up/decay schedule. Received: a second fit(). A second fit would restart warm-up and lose "
@@ -303,8 +304,9 @@ class TextClassifier(keras.Model):
         converted = self._labelled(x, y, "x")
         if converted is not x:
             x, y = converted, None
-        if isinstance(validation_data, tuple) and len(validation_data) == 2:
-            validation_data = self._labelled(validation_data[0], validation_data[1], "validation_data")
+        if isinstance(validation_data, tuple) and len(validation_data) == 2:  # Keras' (x, y): keep y unless converted
+            converted = self._labelled(validation_data[0], validation_data[1], "validation_data")
+            validation_data = validation_data if converted is validation_data[0] else converted
         else:
             validation_data = self._labelled(validation_data, None, "validation_data")
         num_examples = None
@@ -370,6 +372,10 @@ class TextClassifier(keras.Model):
             texts = [a for a, _ in x] if pairs is not None else list(x)
             if self.config.task.is_classification and all(isinstance(v, (int, np.integer)) for v in y) and labels \
                     and not set(y) <= set(labels):
+                bad = [int(v) for v in y if not 0 <= int(v) < len(labels)]
+                if bad:
+                    raise DataError(f"Expected class ids in [0, {len(labels)}) for {name}. Received: {bad[:5]}. "
+                                    f"Pass label names {list(labels)} or valid ids.")
                 y = [labels[int(v)] for v in y]  # class ids, as Keras users pass them
             return from_lists(texts, list(y), text_pairs=pairs, task=self.config.task, label_names=labels)
         return x
@@ -438,7 +444,8 @@ class TextClassifier(keras.Model):
         if data is None:
             raise DataError(f"Expected strings, (text, pair) tuples or a TextDataset. Received: {type(x).__name__}.")
         encoded = pipeline.encode(data, self.tokenizer, self.config.max_length)
-        ds, order = pipeline.inference_dataset(encoded, batch_size)
+        ds, order = pipeline.inference_dataset(encoded, batch_size, width_multiple=_WIDTH_MULTIPLE,
+                                               max_width=self.config.max_length)
         logits = super().predict(ds, verbose=0)
         return pipeline.restore_order(np.asarray(logits, np.float32), order)
 

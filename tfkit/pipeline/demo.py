@@ -79,7 +79,7 @@ def run_demo(config: DemoConfig = DemoConfig(), resume: bool = False, overwrite:
         "demo_config": config.to_dict(),
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
     })
-    stage = Path(summary["outputs"]["model"]).parent
+    stage = Path(summary["outputs"]["finetuned_model"]).parent
     summary["outputs"].update({"report": str(stage / "report" / "report.json"),
                                "confusion_matrix": str(stage / "report" / "confusion_matrix.png"),
                                "tensorboard_logs": str(Path(config.output))})

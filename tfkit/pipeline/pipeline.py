@@ -122,31 +122,39 @@ def run_pipeline(
     log("== fine-tune")
     tuned = finetune(train, validation, config.finetune, run, evaluation=test, resume=resume, overwrite=overwrite,
                      verbose=verbose)
+    # Each stage takes the model of the stage before it in *this* pipeline, never a leftover stage of an
+    # earlier run in the same folder (e.g. a 03_prune from a run that had --prune, when this one has not).
+    ran, model = ["finetune"], tuned.model_dir
     if config.tune is not None:
         from tfkit.pipeline.tune import tune as tune_stage
 
         log("== tune")
         tune_config = config.tune if config.tune.checkpoint else dataclasses.replace(config.tune, checkpoint=checkpoint)
-        tune_stage(train, validation, tune_config, run, overwrite=overwrite, verbose=0 if verbose == "auto" else verbose)
+        searched = tune_stage(train, validation, tune_config, run, overwrite=overwrite,
+                              verbose=0 if verbose == "auto" else verbose)
+        ran, model = ran + ["tune"], searched.directory / "best_model"
     if config.prune is not None:
         from tfkit.pipeline.prune import prune_stage
 
         log("== prune")
-        prune_stage(train, validation, config.prune, run, resume=resume, overwrite=overwrite, verbose=verbose)
+        pruned = prune_stage(train, validation, config.prune, run, model=model, resume=resume, overwrite=overwrite,
+                             verbose=verbose)
+        ran, model = ran + ["prune"], pruned.model_dir
     log("== export (variants chosen on the validation split)")
-    exported = export_stage(train, validation, config.export, run, resume=resume, overwrite=overwrite, log=log)
+    exported = export_stage(train, validation, config.export, run, model=model, resume=resume, overwrite=overwrite,
+                            log=log)
+    ran.append("export")
     tested: dict[str, dict[str, Any]] = {}
     if test is not None:
         log("== bench of the exported files on the test split")
-        model_dir = Path(json.loads((exported.path / "stage.json").read_text(encoding="utf-8"))["config"]["model"])
-        tested = {row["variant"]: row for row in bench(exported.path, model_dir, test,
+        tested = {row["variant"]: row for row in bench(exported.path, model, test,
                                                        output_dir=exported.path / "test_bench", log=log).rows}
         log_files(exported.path / "logs" / "bench", "bench", exported.path / "test_bench" / "bench.md",
                   exported.path / "test_bench" / "bench.png")  # TensorBoard: the test-split bench
     summary = {
         "examples": {"train": len(train), "validation": len(validation), "test": len(test) if test else 0},
         "labels": list(train.labels),
-        "stages": [name for name in ("finetune", "tune", "prune", "export") if run.finished(name)],
+        "stages": ran,
         "finetune_metrics": tuned.report.metrics if tuned.report is not None else {},
         "export": {v["name"]: {"status": v["status"], "size_mb": round(v["size_bytes"] / 1e6, 1),
                                "validation_accuracy": v["verification"]["score"],
@@ -157,7 +165,8 @@ def run_pipeline(
         "export_chosen_on": "validation", "export_reported_on": "test" if test is not None else "validation",
         "config": config.to_dict(),
         "seconds": time.perf_counter() - start,
-        "outputs": {"run": str(run.path), "model": str(tuned.model_dir), "export": str(exported.path)},
+        "outputs": {"run": str(run.path), "model": str(model), "finetuned_model": str(tuned.model_dir),
+                    "export": str(exported.path)},
     }
     summary["outputs"]["run_report"] = str(run.path / "report.html")
     atomic_write_json(run.path / "summary.json", summary)

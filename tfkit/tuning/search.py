@@ -102,7 +102,8 @@ def tune(
         early_stopping_patience: early stopping inside each trial (None: off).
         overwrite: discard an existing search in ``directory`` instead of resuming it.
     """
-    output_dir = renamed_argument(deprecated, "directory", "output_dir", "tfkit.tune") or output_dir
+    if "directory" in deprecated:
+        output_dir = renamed_argument(deprecated, "directory", "output_dir", "tfkit.tune")
     if deprecated:
         raise ConfigError(f"Unexpected argument(s) {sorted(deprecated)} for tfkit.tune.")
     if isinstance(space, dict) or space is None:
