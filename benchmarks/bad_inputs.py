@@ -87,7 +87,7 @@ def _cases(folder: Path) -> list[Case]:
     def tampered_manifest() -> None:
         from tfkit.integrity import verify_folder
 
-        model = classifier().save(folder / "escape_model")
+        model = classifier().save_pretrained(folder / "escape_model")
         sums = json.loads((model / "checksums.json").read_text())
         sums["files"]["../../etc/passwd"] = {"sha256": "0" * 64, "size": 1}
         (model / "checksums.json").write_text(json.dumps(sums))

@@ -180,7 +180,7 @@ def tiny_model(path: str | os.PathLike) -> Path:
     path = Path(path)
     checkpoint = write_tiny_checkpoint(path.parent / f"{path.name}-checkpoint", "bert")
     clf = tfkit.TextClassifier.from_pretrained(checkpoint, labels=("neg", "pos"), max_length=16)
-    return clf.save(path, overwrite=True)
+    return clf.save_pretrained(path, overwrite=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

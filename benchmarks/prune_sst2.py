@@ -94,7 +94,7 @@ def run_variant(name: str, args, train, dev) -> dict:
     pruned = tfkit.prune(dense, train, dev, config=config, verbose=2)
     seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="tfkit-prune-bench-") as tmp:
-        pruned.strip().save(Path(tmp, "model"))
+        pruned.strip().save_pretrained(Path(tmp, "model"))
         reloaded = tfkit.TextClassifier.load(Path(tmp, "model"))
         accuracy = float(reloaded.evaluate(dev, verbose=0)["accuracy"])
         report = pruned.sparsity_report(stripped=reloaded)

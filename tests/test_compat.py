@@ -45,3 +45,15 @@ def test_old_stage_spellings_still_work_with_a_deprecation_warning(toy_data, tin
     import tfkit.export.config as config_module  # the package stays importable behind the function
 
     assert config_module.ExportConfig is tfkit.export.ExportConfig
+
+
+def test_save_is_the_deprecated_spelling_of_save_pretrained(tiny_classifier, tmp_path):
+    import warnings
+
+    import tfkit
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = tiny_classifier.save(tmp_path / "model")
+    assert any("TextClassifier.save(path) is deprecated" in str(w.message) for w in caught)
+    assert tfkit.TextClassifier.load(path).config == tiny_classifier.config

@@ -29,7 +29,7 @@ PACKAGE = Path(tfkit.__file__).parent
 
 @pytest.fixture
 def saved_model(tiny_classifier, tmp_path) -> Path:
-    return tiny_classifier.save(tmp_path / "model")
+    return tiny_classifier.save_pretrained(tmp_path / "model")
 
 
 def _siblings(path: Path) -> list[str]:
@@ -123,7 +123,7 @@ def test_export_and_run_folders_verify(tiny_checkpoint, tmp_path):
     texts, labels = toy_texts(16)
     data = tfkit.data.from_lists(texts, labels)
     run = RunDirectory(tmp_path / "run")
-    model_dir = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, max_length=16).save(
+    model_dir = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, max_length=16).save_pretrained(
         run.stage("finetune") / "model")
     run.write_stage("finetune", config={}, metrics={}, outputs={"model": str(model_dir)}, parent=None)
     result = export_stage(None, data, ExportConfig(formats=("saved_model",), raw_strings=False), run,
@@ -223,7 +223,7 @@ def test_full_disk_during_save_keeps_the_previous_model(tiny_classifier, saved_m
 
     monkeypatch.setattr(tiny_classifier.tokenizer, "save_pretrained", partial_then_full)
     with pytest.raises(DiskFullError) as caught:
-        tiny_classifier.save(saved_model, overwrite=True)
+        tiny_classifier.save_pretrained(saved_model, overwrite=True)
     message = str(caught.value)
     assert f"No space left on device while writing '{saved_model}'; previous outputs kept" in message
     assert isinstance(caught.value, OSError) and caught.value.errno == errno.ENOSPC
@@ -299,10 +299,10 @@ from tfkit.integrity import file_checksums, verify_folder
 
 checkpoint, root = Path(sys.argv[1]), Path(sys.argv[2])
 clf = tfkit.TextClassifier.from_pretrained(checkpoint, labels=("neg", "pos"), max_length=16, precision="float32")
-model = clf.save(root / "model")  # ~170 KB: a second copy does not fit
+model = clf.save_pretrained(root / "model")  # ~170 KB: a second copy does not fit
 before = file_checksums(model)
 with pytest.raises(DiskFullError, match="previous outputs kept"):
-    clf.save(model, overwrite=True)
+    clf.save_pretrained(model, overwrite=True)
 assert file_checksums(model) == before and verify_folder(model).ok
 assert sorted(p.name for p in root.iterdir()) == ["model"], list(root.iterdir())
 

@@ -25,7 +25,7 @@ def clf(tiny_checkpoint) -> tfkit.TextClassifier:
 
 @pytest.fixture(scope="module")
 def model_dir(clf, tmp_path_factory):
-    return clf.save(tmp_path_factory.mktemp("streaming") / "model")
+    return clf.save_pretrained(tmp_path_factory.mktemp("streaming") / "model")
 
 
 @pytest.fixture(scope="module")

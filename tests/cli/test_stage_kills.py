@@ -38,7 +38,7 @@ def tiny_model(tiny_checkpoint, tmp_path_factory) -> Path:
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, max_length=16,
                                                precision="float32")
     clf.fit(data, epochs=1, verbose=0)
-    return clf.save(tmp_path_factory.mktemp("stage-kills") / "model")
+    return clf.save_pretrained(tmp_path_factory.mktemp("stage-kills") / "model")
 
 
 def _csv(path: Path, n: int, seed: int) -> Path:

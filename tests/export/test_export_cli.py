@@ -18,7 +18,7 @@ def saved(tiny_checkpoint, tmp_path):
     texts, labels = toy_texts(32)
     data = tfkit.data.from_lists(texts, labels)
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, max_length=16)
-    model = clf.save(tmp_path / "model")
+    model = clf.save_pretrained(tmp_path / "model")
     pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "data.csv", index=False)
     return model, tmp_path / "data.csv"
 

@@ -19,7 +19,7 @@ def test_export_stage_writes_and_resumes(tiny_checkpoint, tmp_path):
     texts, labels = toy_texts(24)
     data = tfkit.data.from_lists(texts, labels)
     model = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, max_length=16)
-    model_dir = model.save(tmp_path / "model")
+    model_dir = model.save_pretrained(tmp_path / "model")
     run = RunDirectory(tmp_path / "run")
     with pytest.raises(CheckpointError, match="no finished"):
         export_stage(data, data, ExportConfig(), run, log=lambda _: None)

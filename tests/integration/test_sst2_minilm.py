@@ -20,7 +20,7 @@ def test_minilm_on_sst2_slice_reaches_75_percent(sst2_dir, default_checkpoint, t
     report = clf.evaluate_report(dev)
     assert report.num_examples == 872
     assert report.metrics["accuracy"] >= 0.75, report.summary()
-    path = clf.save(tmp_path / "model")
+    path = clf.save_pretrained(tmp_path / "model")
     reloaded = tfkit.TextClassifier.load(path)
     sample = list(dev.texts[:16])
     assert [p["label"] for p in reloaded.predict(sample)] == [p["label"] for p in clf.predict(sample)]

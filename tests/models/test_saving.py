@@ -14,7 +14,7 @@ from tfkit.errors import CheckpointError, OutputExistsError
 def test_round_trip_gives_identical_predictions(tiny_classifier, toy_data, tmp_path):
     tiny_classifier.compile(learning_rate=1e-3, batch_size=16)
     tiny_classifier.fit(toy_data, epochs=1, verbose=0)
-    path = tiny_classifier.save(tmp_path / "model", metrics={"accuracy": 0.5})
+    path = tiny_classifier.save_pretrained(tmp_path / "model", metrics={"accuracy": 0.5})
     names = {p.name for p in path.iterdir()}
     assert {"config.json", "tf_model.h5", "vocab.txt", "tokenizer_config.json", "labels.txt", "tfkit.json",
             "README.md"} <= names
@@ -34,16 +34,16 @@ def test_round_trip_gives_identical_predictions(tiny_classifier, toy_data, tmp_p
 def test_backbone_is_plain_transformers_format(tiny_classifier, tmp_path):
     from transformers import TFAutoModelForSequenceClassification
 
-    path = tiny_classifier.save(tmp_path / "model")
+    path = tiny_classifier.save_pretrained(tmp_path / "model")
     hf = TFAutoModelForSequenceClassification.from_pretrained(str(path), use_safetensors=False)
     assert hf.config.id2label == {0: "neg", 1: "pos"}
 
 
 def test_existing_directory_needs_overwrite(tiny_classifier, tmp_path):
-    path = tiny_classifier.save(tmp_path / "model")
+    path = tiny_classifier.save_pretrained(tmp_path / "model")
     with pytest.raises(OutputExistsError, match="overwrite=True"):
-        tiny_classifier.save(path)
-    tiny_classifier.save(path, overwrite=True)
+        tiny_classifier.save_pretrained(path)
+    tiny_classifier.save_pretrained(path, overwrite=True)
     assert (path / "tfkit.json").is_file()
 
 
@@ -53,16 +53,16 @@ def test_failed_save_leaves_nothing_behind(tiny_classifier, tmp_path, monkeypatc
 
     monkeypatch.setattr(tiny_classifier.tokenizer, "save_pretrained", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        tiny_classifier.save(tmp_path / "model")
+        tiny_classifier.save_pretrained(tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_overwrite_keeps_the_old_model(tiny_classifier, tmp_path, monkeypatch):
-    path = tiny_classifier.save(tmp_path / "model")
+    path = tiny_classifier.save_pretrained(tmp_path / "model")
     before = (path / "tf_model.h5").read_bytes()
     monkeypatch.setattr(tiny_classifier.tokenizer, "save_pretrained", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        tiny_classifier.save(path, overwrite=True)
+        tiny_classifier.save_pretrained(path, overwrite=True)
     assert (path / "tf_model.h5").read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
@@ -75,7 +75,7 @@ def test_load_errors(tmp_path, tiny_checkpoint):
 def test_load_with_precision_override(tiny_classifier, toy_data, tmp_path):
     tiny_classifier.compile(learning_rate=3e-3, batch_size=8)
     tiny_classifier.fit(toy_data, epochs=10, verbose=0)  # logits of a trained model, well away from 0
-    path = tiny_classifier.save(tmp_path / "model")
+    path = tiny_classifier.save_pretrained(tmp_path / "model")
     loaded = tfkit.TextClassifier.load(path, precision="mixed_bfloat16")
     assert loaded.config.precision.value == "mixed_bfloat16"
     assert loaded.backbone.bert.encoder.layer[0].compute_dtype == "bfloat16"

@@ -46,7 +46,7 @@ def tiny_inputs(tmp_path_factory) -> dict[str, Path]:
     csv = root / "toy.csv"
     pd.DataFrame({"text": texts, "label": labels}).to_csv(csv, index=False)
     model = tfkit.TextClassifier.from_pretrained(checkpoint, labels=sorted(set(labels)), max_length=16)
-    return {"checkpoint": checkpoint, "csv": csv, "model": model.save(root / "model")}
+    return {"checkpoint": checkpoint, "csv": csv, "model": model.save_pretrained(root / "model")}
 
 
 def tiny_parameters(notebook: str, inputs: dict[str, Path], output: Path) -> dict[str, object]:

@@ -20,7 +20,7 @@ from tests.conftest import toy_texts
 def finetuned_run(tmp_path, tiny_classifier):
     """A run folder whose fine-tune stage is complete (a tiny saved model) and a CSV of its labels."""
     run = RunDirectory(tmp_path / "run")
-    model_dir = tiny_classifier.save(run.stage("finetune") / "model")
+    model_dir = tiny_classifier.save_pretrained(run.stage("finetune") / "model")
     run.write_stage("finetune", config={}, metrics={}, outputs={"model": str(model_dir)}, parent=None)
     texts, labels = toy_texts(48)
     csv = tmp_path / "train.csv"

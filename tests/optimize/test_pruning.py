@@ -126,7 +126,7 @@ def test_strip_save_load_keep_zeros_and_predictions(polynomial_run, tmp_path):
     assert nested_wrappers(plain) == []
     original_names = sorted(w.name.split("/", 1)[1] for w in clf.backbone.weights)
     assert sorted(w.name.split("/", 1)[1] for w in plain.backbone.weights) == original_names
-    plain.save(tmp_path / "model")
+    plain.save_pretrained(tmp_path / "model")
     loaded = tfkit.TextClassifier.load(tmp_path / "model")
     weights = {w.name.split("/", 1)[1]: w.numpy() for w in loaded.backbone.weights}
     for key, masked in zip(pruned.kernel_keys(), pruned.masked_kernels().values()):

@@ -125,7 +125,7 @@ def _float32(classifier: Any) -> Any:
     if classifier.config.precision is Precision.FLOAT32:
         return classifier
     with tempfile.TemporaryDirectory() as folder:
-        classifier.save(Path(folder) / "model")
+        classifier.save_pretrained(Path(folder) / "model")
         return TextClassifier.load(Path(folder) / "model", precision="float32")
 
 

@@ -10,7 +10,7 @@ Layout::
     checksums.json                 SHA-256 and size of every other file (``tfkit verify``)
 
 Examples:
-    >>> clf.save("saved_models/reviews")                     # doctest: +SKIP
+    >>> clf.save_pretrained("saved_models/reviews")          # doctest: +SKIP
     >>> TextClassifier.load("saved_models/reviews")          # doctest: +SKIP
 """
 

@@ -149,13 +149,27 @@ class TextClassifier(keras.Model):
 
         return load_classifier(cls, path, **overrides)
 
-    def save(
-        self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None, **_keras_kwargs: Any
-    ) -> Path:
-        """Writes one self-describing directory (HF weights, tokenizer, labels, configs, card), atomically."""
+    def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None) -> Path:
+        """Writes one self-describing directory (HF weights, tokenizer, labels, configs, card), atomically.
+
+        Named after transformers' ``save_pretrained`` (the folder is a transformers checkpoint plus
+        tfkit's files), so Keras' own ``save`` keeps its meaning. Reload with :meth:`load`.
+
+        Examples:
+            >>> clf.save_pretrained("saved_models/reviews/model")          # doctest: +SKIP
+            >>> tfkit.TextClassifier.load("saved_models/reviews/model")    # doctest: +SKIP
+        """
         from tfkit.models.saving import save_classifier
 
         return save_classifier(self, path, overwrite=overwrite, metrics=metrics)
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
+             **_keras_kwargs: Any) -> Path:
+        """Deprecated: :meth:`save_pretrained` (until 0.2, ``save`` still writes tfkit's directory)."""
+        from tfkit._deprecation import warn
+
+        warn("TextClassifier.save(path)", "TextClassifier.save_pretrained(path)")
+        return self.save_pretrained(path, overwrite=overwrite, metrics=metrics)
 
     def get_config(self) -> dict[str, Any]:
         """Everything needed to rebuild this architecture (Keras' contract; weights travel separately).

@@ -19,7 +19,7 @@ Examples:
     ...                      epochs=2)                                  # doctest: +SKIP
     >>> print(pruned.sparsity_report().to_markdown())                  # doctest: +SKIP
     >>> plain = pruned.strip()                                          # doctest: +SKIP
-    >>> plain.save("saved_models/run/03_prune/model")                   # doctest: +SKIP
+    >>> plain.save_pretrained("saved_models/run/03_prune/model")                   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class PrunedClassifier:
         >>> pruned = PrunedClassifier.from_classifier(clf, PruningConfig(pattern="2:4"),
         ...                                           steps_per_epoch=100)  # doctest: +SKIP
         >>> pruned.fit(train, validation_data=val, epochs=2)                # doctest: +SKIP
-        >>> pruned.strip().save("pruned_model")                             # doctest: +SKIP
+        >>> pruned.strip().save_pretrained("pruned_model")                             # doctest: +SKIP
     """
 
     def __init__(self, classifier: TextClassifier, config: PruningConfig, targets: Sequence[PruneTarget],
@@ -174,13 +174,14 @@ class PrunedClassifier:
             raise ConfigError("Size comparisons need the dense classifier this one was copied from.")
         stripped = stripped or self.strip()
         with tempfile.TemporaryDirectory(prefix="tfkit-sizes-") as tmp:
-            dense_dir, pruned_dir = self.source.save(Path(tmp, "dense")), stripped.save(Path(tmp, "pruned"))
+            dense_dir = self.source.save_pretrained(Path(tmp, "dense"))
+            pruned_dir = stripped.save_pretrained(Path(tmp, "pruned"))
             return measure_sizes(self.source, stripped, report, self.kernel_keys(), saved=(dense_dir, pruned_dir),
                                  tflite=tflite)
 
-    def save(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None) -> Path:
+    def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None) -> Path:
         """Saves the stripped classifier (:meth:`strip`), loadable with ``TextClassifier.load``."""
-        return self.strip().save(path, overwrite=overwrite, metrics=metrics)
+        return self.strip().save_pretrained(path, overwrite=overwrite, metrics=metrics)
 
     def strip(self) -> TextClassifier:
         """A plain classifier (no wrappers) whose pruned kernels hold their zeros.

@@ -123,7 +123,7 @@ def finetune(
     held_out = evaluation if evaluation is not None else validation
     report = classifier.evaluate_report(held_out, output_dir=report_dir) if held_out is not None else None
     metrics = _headline(report)
-    classifier.save(model_dir, overwrite=True, metrics=metrics)
+    classifier.save_pretrained(model_dir, overwrite=True, metrics=metrics)
     if report is not None:  # TensorBoard beside the training scalars: confusion matrix, per-class table, card
         log_evaluation(stage_dir / "logs" / "evaluation", report_dir)
     log_model_card(stage_dir / "logs" / "model_card", model_dir)

@@ -97,7 +97,7 @@ def prune_stage(
     metrics.update({f"dense_{k}": v for k, v in dense_metrics.items()})
     if "accuracy" in metrics and "dense_accuracy" in metrics:
         metrics["accuracy_drop_points"] = (metrics["dense_accuracy"] - metrics["accuracy"]) * 100.0
-    stripped.save(model_dir, overwrite=True, metrics=metrics)
+    stripped.save_pretrained(model_dir, overwrite=True, metrics=metrics)
     reloaded = TextClassifier.load(model_dir)  # sparsity and sizes are measured on what later stages get
     sparsity = pruned.sparsity_report(stripped=reloaded)
     sparsity = measure_sizes(dense, reloaded, sparsity, pruned.kernel_keys(), saved=(source, model_dir),

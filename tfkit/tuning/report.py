@@ -80,7 +80,7 @@ class TuningResult:
         model.fit_record = {"tuning_trial": trial.trial_id, "score": trial.score,
                             "objective": self.objective.name, "hyperparameters": dict(trial.hyperparameters.values)}
         if save:
-            model.save(self.directory / BEST, overwrite=overwrite, metrics={self.objective.name: trial.score})
+            model.save_pretrained(self.directory / BEST, overwrite=overwrite, metrics={self.objective.name: trial.score})
         return model
 
     def report(self, directory: str | os.PathLike | None = None) -> Path:
