@@ -115,11 +115,7 @@ def read_table(
         'list of rows'
     """
     codec = checked_codec(encoding)
-    if encoding_errors not in ENCODING_ERRORS:
-        raise ConfigError(
-            f"Expected encoding_errors to be one of {list(ENCODING_ERRORS)}. Received: "
-            f"encoding_errors={encoding_errors!r}."
-        )
+    checked_errors(encoding_errors)
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"'):
         raise ConfigError(
             "Expected delimiter to be one character other than a quote or line break, e.g. ',' or '\\t' or ';'. "
@@ -168,6 +164,16 @@ def _frame_from_columns(source: Mapping) -> pd.DataFrame:
     if len(set(lengths.values())) > 1:
         raise DataError(f"Columns must have equal lengths. Received: lengths={lengths}.")
     return _frame("dict", columns)
+
+
+def checked_errors(encoding_errors: str) -> str:
+    """``encoding_errors`` if it is one of :data:`ENCODING_ERRORS`, else a ConfigError naming it."""
+    if encoding_errors not in ENCODING_ERRORS:
+        raise ConfigError(
+            f"Expected encoding_errors to be one of {list(ENCODING_ERRORS)}. Received: "
+            f"encoding_errors={encoding_errors!r}."
+        )
+    return encoding_errors
 
 
 def checked_codec(encoding: str) -> str:

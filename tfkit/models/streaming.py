@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, Sequence, TextIO, Union
 import pandas as pd
 
 from tfkit._io import atomic_text_output
-from tfkit.data.reading import DELIMITERS, JSON_LINES, checked_codec
+from tfkit.data.reading import DELIMITERS, JSON_LINES, checked_codec, checked_errors
 from tfkit.errors import ConfigError, DataError
 
 Text = Union[str, tuple[str, str]]
@@ -93,13 +93,7 @@ def read_text_chunks(
         )
     path = Path(path)
     encoding = checked_codec(encoding)
-    try:
-        codecs.lookup_error(encoding_errors)
-    except (LookupError, TypeError):
-        raise ConfigError(
-            "Expected encoding_errors to be 'strict', 'replace' or 'ignore'. "
-            f"Received: encoding_errors={encoding_errors!r}."
-        ) from None
+    checked_errors(encoding_errors)  # the same choices as tfkit.data.load
     _check_file(path)
     suffix = path.suffix.lower()
     if suffix in JSON_LINES:
