@@ -66,8 +66,7 @@ def read_text_chunks(
         delimiter: overrides the delimiter guessed from the extension.
         encoding: the file's text encoding (a UTF-8 byte-order mark is skipped).
         encoding_errors: ``"strict"`` (default: undecodable bytes are an
-            error naming the line), ``"replace"`` (they become U+FFFD) or
-            ``"ignore"``.
+            error naming the line) or ``"replace"`` (they become U+FFFD).
         chunk_size: rows per yielded list.
 
     Raises:
