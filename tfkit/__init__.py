@@ -39,10 +39,10 @@ def __getattr__(name: str):
         tuning.tune.search = tuning.search  # deprecated alias (warns)
         return tuning.tune
     # TF-MOT takes a second and a half to import: load it only when pruning is used.
-    if name in ("optimize", "prune"):
+    if name in ("optimize", "prune", "quantize_aware"):
         import tfkit.optimize as optimize
 
-        return optimize if name == "optimize" else optimize.prune
+        return {"optimize": optimize, "prune": optimize.prune, "quantize_aware": optimize.quantize_aware}[name]
     raise AttributeError(f"module 'tfkit' has no attribute {name!r}")
 
 
@@ -60,5 +60,6 @@ __all__ = [
     "models",
     "optimize",
     "prune",
+    "quantize_aware",
     "tune",
 ]

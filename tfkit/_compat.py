@@ -48,7 +48,12 @@ PRIVATE: dict[str, PrivateEntry] = {
         "reading model.safetensors into TF models (transformers' own safetensors path fails for TF classes)"),
     "convert_tf_weight_name_to_pt_weight_name": PrivateEntry(
         "transformers.modeling_tf_pytorch_utils", "convert_tf_weight_name_to_pt_weight_name", "transformers",
-        "4.57", "writing PyTorch-named safetensors of tiny test checkpoints"),
+        "4.57", "writing PyTorch-named safetensors of tiny test checkpoints and naming the Functional twin's "
+        "weights after the Hugging Face modules they come from"),
+    "Interpreter._get_ops_details": PrivateEntry(
+        "ai_edge_litert.interpreter", "Interpreter._get_ops_details", "ai-edge-litert", "2.3",
+        "listing a TFLite file's ops with their tensor types (the integer-only check); LiteRT has no public "
+        "op listing"),
     "QuantizationDebugger._set_input_tensors": PrivateEntry(
         "tensorflow", "lite.experimental.QuantizationDebugger._set_input_tensors", "tensorflow", "2.21",
         "feeding the quantization debugger samples of varying length (it resizes its interpreter only once)"),

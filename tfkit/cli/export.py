@@ -32,8 +32,13 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quantization", nargs="+", default=[q.value for q in d.quantization],
                    choices=[q.value for q in Quantization],
                    help="TFLite variants (default: float32 dynamic_int8)")
-    p.add_argument("--representative-data", default=None,
-                   help="labelled training file whose texts calibrate full_int8 and int16x8")
+    p.add_argument("--representative-data", "--train", dest="representative_data", default=None,
+                   help="labelled training file: its texts calibrate full_int8, int16x8 and qat_int8; --qat trains on it")
+    p.add_argument("--qat", action="store_true",
+                   help="quantization-aware training (TF-MOT) on --train first, then export its integer-only "
+                        "qat_int8 file (a run folder gets a 04_quantize stage with TensorBoard logs)")
+    p.add_argument("--qat-epochs", type=int, default=1, help="QAT epochs (default 1)")
+    p.add_argument("--qat-learning-rate", type=float, default=None, help="QAT peak learning rate (default 1e-5)")
     p.add_argument("--validation", required=True, help="labelled file every exported file is checked on")
     _data_flags(p)
     p.add_argument("--representative-samples", type=int, default=d.representative_samples,
@@ -74,6 +79,13 @@ def run_export(args: argparse.Namespace) -> int:
                    representative_samples=args.representative_samples, validation_samples=args.validation_samples,
                    accuracy_budget=args.accuracy_budget, force=args.force, raw_strings=not args.no_raw_strings,
                    num_threads=args.threads, batch_size=None if args.any_batch else 1)
+    if args.qat:
+        if representative is None:
+            raise ConfigError("Expected --train for --qat. Received: none. Pass the labelled training file "
+                              "quantization-aware training fine-tunes on.")
+        if args.quantization == [q.value for q in ExportConfig().quantization]:
+            options["quantization"] = ["qat_int8"]
+        source = _qat(args, source, representative, validation, as_run)
     if as_run:
         result = export_stage(representative, validation, ExportConfig(**options), RunDirectory(args.model),
                               overwrite=args.overwrite)
@@ -83,12 +95,27 @@ def run_export(args: argparse.Namespace) -> int:
     if args.output is None:
         raise ConfigError("Expected --output for a model directory. Received: none. Pass --output FOLDER, or give "
                           "a run folder to export into its 05_export stage.")
-    clf = tfkit.TextClassifier.load(source, precision="float32")
+    clf = source if isinstance(source, tfkit.TextClassifier) else tfkit.TextClassifier.load(source, precision="float32")
     arts = tfkit.export(clf, args.output, train=representative, validation=validation, overwrite=args.overwrite,
                         **options)
     print(arts.report())
     print(f"export: {arts.path}  (export.json, report.md, saved_model/, tflite/)")
     return 0
+
+
+def _qat(args: argparse.Namespace, source, train, validation, as_run: bool):  # noqa: ANN001, ANN202
+    """QAT of ``source``: a run's 04_quantize stage (exported next), or an in-memory classifier."""
+    import tfkit
+    from tfkit.pipeline.quantize import QATConfig, quantize_stage
+    from tfkit.pipeline.run import RunDirectory
+
+    config = QATConfig(epochs=args.qat_epochs, **({"learning_rate": args.qat_learning_rate}
+                                                  if args.qat_learning_rate is not None else {}))
+    if as_run:
+        return quantize_stage(train, validation, config, RunDirectory(args.model), model=source,
+                              overwrite=args.overwrite).model_dir
+    clf = tfkit.TextClassifier.load(source, precision="float32")
+    return tfkit.quantize_aware(clf, train, validation, epochs=config.epochs, learning_rate=config.learning_rate)
 
 
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:

@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _validation_flags(p)
     p.add_argument("--test", default=None, help="labelled test file: the exported files are measured on it too")
     p.add_argument("--output", required=True, help="run folder to write (e.g. saved_models/reviews)")
-    p.add_argument("--config", default=None, help="a JSON or YAML run config (sections finetune, tune, prune, export)")
+    p.add_argument("--config", default=None, help="a JSON or YAML run config (sections finetune, tune, prune, quantize, export)")
     p.add_argument("--checkpoint", default=None, help="local Hugging Face checkpoint dir (default: all-MiniLM-L6-v2)")
     p.add_argument("--epochs", type=int, default=None, help="fine-tuning epochs (default: the config's, else 3)")
     p.add_argument("--max-length", type=int, default=None, help="max tokens per example (default 128)")
@@ -37,6 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-trials", type=int, default=None, help="trials of the search (implies --tune)")
     p.add_argument("--prune", default=None, metavar="SPARSITY",
                    help="prune to this sparsity (e.g. 0.5) or m:n pattern (e.g. 2:4) before export")
+    p.add_argument("--qat", action="store_true",
+                   help="quantization-aware training (TF-MOT) before export; exports the integer-only qat_int8 file")
     p.add_argument("--quantization", nargs="+", default=None, choices=[q.value for q in Quantization],
                    help="TFLite variants (default: float32 dynamic_int8)")
     p.add_argument("--seed", type=int, default=None, help="seed of splits, initialisation and shuffling (default 0)")
@@ -89,6 +91,10 @@ def _with_flags(config, args: argparse.Namespace):  # noqa: ANN001, ANN201  (Pip
         sparsity = {"pattern": args.prune} if ":" in args.prune else {"target_sparsity": _number(args.prune),
                                                                       "pattern": None}
         config = dataclasses.replace(config, prune=dataclasses.replace(config.prune or PruningConfig(), **sparsity))
+    if args.qat and config.quantize is None:
+        from tfkit.pipeline.quantize import QATConfig
+
+        config = dataclasses.replace(config, quantize=QATConfig())
     if args.quantization is not None:
         config = dataclasses.replace(config, export=dataclasses.replace(config.export, quantization=args.quantization))
     return config

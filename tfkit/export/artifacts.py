@@ -74,14 +74,21 @@ class ExportedArtifacts:
     def report(self) -> str:
         """A markdown table: per variant size, accuracy on LiteRT, drop, agreement with Keras, latency."""
         rows = ["| variant | format | size MB | score | drop (points) | agreement | max abs logit diff "
-                "| p50 ms | p90 ms | status |", "|---|---|---|---|---|---|---|---|---|---|"]
+                "| p50 ms | p90 ms | status | integer-only |", "|---|---|---|---|---|---|---|---|---|---|---|"]
         for v in self.variants:
             c = v.check
             score = "-" if c.score is None else f"{c.score:.4f}"
             rows.append(f"| {v.name} | {v.format} | {v.size_bytes / 1e6:.1f} | {score} | "
                         f"{'-' if c.drop_points is None else c.drop_points} | {c.agreement:.4f} | "
-                        f"{c.max_abs_logit_diff:.3g} | {c.latency_ms_p50:.2f} | {c.latency_ms_p90:.2f} | {v.status} |")
+                        f"{c.max_abs_logit_diff:.3g} | {c.latency_ms_p50:.2f} | {c.latency_ms_p90:.2f} | {v.status} | "
+                        f"{_integer_only(v.extra)} |")
         keras = "-" if self.keras_score is None else f"{self.keras_score:.4f}"
         rows += ["", f"Keras fp32 score on the same {self.variants[0].check.samples if self.variants else 0} "
                  f"examples: {keras}. Latency: batch 1, unpadded, {self.config.num_threads} threads."]
         return "\n".join(rows) + "\n"
+
+
+def _integer_only(extra: dict) -> str:
+    """``yes``/``no`` from a TFLite variant's op check (``ops.op_table``), ``-`` for a SavedModel."""
+    check = (extra or {}).get("integer_only")
+    return "-" if check is None else ("yes" if check["integer_only"] else "no")

@@ -27,6 +27,7 @@ from tfkit._io import atomic_save_figure, atomic_write_json, atomic_write_text, 
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import CheckpointError
 from tfkit.export.graph import ServingModule
+from tfkit.export.ops import op_table
 from tfkit.export.runtime import LiteRTModel, SavedModelRunner
 from tfkit.export.verify import ValidationSet, evaluate_model
 
@@ -45,15 +46,15 @@ class BenchResult:
 
     def table(self) -> str:
         head = ("| variant | size MB | score | drop (points) | agreement | p50 ms | p90 ms | speed-up p50 "
-                "| batch-32 examples/s |")
-        lines = [head, "|" + "---|" * 9]
+                "| batch-32 examples/s | integer-only |")
+        lines = [head, "|" + "---|" * 10]
         for r in self.rows:
             score = "-" if r["score"] is None else f"{r['score']:.4f}"
             drop = "-" if r["drop_points"] is None else f"{r['drop_points']:.2f}"
             size = "-" if r["size_bytes"] is None else f"{r['size_bytes'] / 1e6:.1f}"
             lines.append(f"| {r['variant']} | {size} | {score} | {drop} | {r['agreement']:.4f} | "
                          f"{r['latency_ms_p50']:.2f} | {r['latency_ms_p90']:.2f} | {r['speedup_p50']:.1f}x | "
-                         f"{r['batch32_examples_per_second']:.0f} |")
+                         f"{r['batch32_examples_per_second']:.0f} | {_yes_no(r.get('integer_only'))} |")
         return "\n".join(lines) + "\n"
 
 
@@ -85,6 +86,7 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
         return module.keras_logits(*(features[name] for name in module.names)).numpy()
 
     runners: list[tuple[str, Callable[[Features], np.ndarray], int | None]] = [("keras_fp32", keras_fp32, None)]
+    integer: dict[str, bool] = {}  # TFLite variants: no float op between the input and output (ops.op_table)
     for variant in record["variants"]:
         if variant["path"] is None:
             continue
@@ -92,6 +94,8 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
         runner = SavedModelRunner(path) if variant["format"] == "saved_model" else \
             LiteRTModel(path, num_threads, bucket=variant.get("bucket"))
         runners.append((variant["name"], runner, variant["size_bytes"]))
+        if variant["format"] == "tflite":
+            integer[variant["name"]] = op_table(path).integer_only
 
     rows = []
     for name, runner, size in runners:
@@ -100,13 +104,18 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
         rows.append({"variant": name, "size_bytes": size, "score": check.score, "drop_points": check.drop_points,
                      "agreement": check.agreement, "max_abs_logit_diff": check.max_abs_logit_diff,
                      "latency_ms_p50": check.latency_ms_p50, "latency_ms_p90": check.latency_ms_p90,
-                     "batch32_examples_per_second": _throughput(runner, batches)})
+                     "batch32_examples_per_second": _throughput(runner, batches),
+                     "integer_only": integer.get(name)})
     base = rows[0]["latency_ms_p50"]
     for row in rows:
         row["speedup_p50"] = base / row["latency_ms_p50"]
     result = BenchResult(tuple(rows), Path(output_dir) if output_dir else export_dir)
     _write(result, len(validation), num_threads, batch_size)
     return result
+
+
+def _yes_no(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
 
 
 def _padded_batches(samples: tuple[Features, ...], batch_size: int) -> list[Features]:

@@ -33,11 +33,12 @@ class Quantization(str, enum.Enum):
     DYNAMIC_INT8 = "dynamic_int8"  # int8 weights, activations quantised on the fly
     FULL_INT8 = "full_int8"        # int8 weights and activations, calibrated on representative data
     INT16X8 = "int16x8"            # int16 activations, int8 weights
+    QAT_INT8 = "qat_int8"          # integer-only int8 of a quantization-aware classifier (tfkit.quantize_aware)
 
     @property
     def calibrated(self) -> bool:
         """Whether the variant needs representative data."""
-        return self in (Quantization.FULL_INT8, Quantization.INT16X8)
+        return self in (Quantization.FULL_INT8, Quantization.INT16X8, Quantization.QAT_INT8)
 
     @property
     def padding_safe(self) -> bool:
@@ -62,6 +63,7 @@ DEFAULT_TOLERANCES: dict[Quantization, Tolerance] = {
     Quantization.DYNAMIC_INT8: Tolerance(max_abs_logit=float("inf"), min_agreement=0.9),
     Quantization.FULL_INT8: Tolerance(max_abs_logit=float("inf"), min_agreement=0.9),
     Quantization.INT16X8: Tolerance(max_abs_logit=float("inf"), min_agreement=0.9),
+    Quantization.QAT_INT8: Tolerance(max_abs_logit=float("inf"), min_agreement=0.9),
 }
 
 
@@ -88,6 +90,9 @@ class ExportConfig(_JsonConfig):
         batch_size: the TFLite files' input batch: 1 (default) fixes it, so the graph has no
             shape arithmetic left and runs fastest one sentence at a time, as on a phone; ``None``
             accepts any batch. The SavedModel always takes any batch.
+        op_costs: for integer-only variants (``qat_int8``), also measure what keeping each op family
+            (LayerNorm, softmax, attention matmuls, activations, residual adds) in float would recover,
+            so the manifest shows where the last points go (a few extra conversions).
         seed: sampling seed of the representative and validation examples.
     """
 
@@ -101,6 +106,7 @@ class ExportConfig(_JsonConfig):
     num_threads: int = 2
     bucket: int | None = None
     batch_size: int | None = 1
+    op_costs: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -31,18 +32,22 @@ from tfkit.export.artifacts import ExportedArtifacts, Variant
 from tfkit.export.config import DEFAULT_TOLERANCES, ExportConfig, Format, Quantization
 from tfkit.export.graph import ServingModule, wordpiece_vocab
 from tfkit.export.manifest import manifest_for, write_side_files
+from tfkit.export.op_costs import op_family_costs
+from tfkit.export.ops import op_table, require_integer_only
 from tfkit.export.runtime import LiteRTModel, SavedModelRunner, smoke_test
 from tfkit.export.selective import selective_full_int8
 from tfkit.export.tflite import convert, representative_samples
 from tfkit.export.verify import ExportValidationError, ValidationSet, evaluate_model, verify
 from tfkit.integrity import write_checksums
 
+DEFAULT_QUANTIZATION = ("float32", "dynamic_int8")
+
 
 def export(
     classifier: Any,
     output_dir: str | os.PathLike,
     formats: Any = ("saved_model", "tflite"),
-    quantization: Any = ("float32", "dynamic_int8"),
+    quantization: Any = DEFAULT_QUANTIZATION,
     train: TextDataset | None = None,
     validation: TextDataset | None = None,
     config: ExportConfig | None = None,
@@ -56,7 +61,9 @@ def export(
         classifier: a :class:`~tfkit.TextClassifier` or the path of a saved one.
         output_dir: the export folder (must not exist unless ``overwrite``).
         formats: ``saved_model`` and/or ``tflite``.
-        quantization: TFLite variants: ``float32``, ``float16``, ``dynamic_int8``, ``full_int8``, ``int16x8``.
+        quantization: TFLite variants: ``float32``, ``float16``, ``dynamic_int8``, ``full_int8``, ``int16x8``;
+            for a quantization-aware classifier (:func:`tfkit.quantize_aware`) ``qat_int8``, its default:
+            integer-only, checked op by op (:mod:`tfkit.export.ops`).
         train: training examples to calibrate ``full_int8``/``int16x8``
             (``representative_data=`` is the deprecated spelling).
         validation: labelled examples every file is run on (``validate_on=``, deprecated); accuracy drops beyond
@@ -66,14 +73,19 @@ def export(
 
     Raises:
         ExportValidationError: a float file disagrees with the Keras model beyond tolerance.
+        IntegerOnlyError: the ``qat_int8`` file still holds float ops (nothing is written).
     """
     from tfkit.models.text_classifier import TextClassifier
 
     representative_data = renamed_argument(options, "representative_data", "train", "tfkit.export", train)
     validate_on = renamed_argument(options, "validate_on", "validation", "tfkit.export", validation)
-    config = config or ExportConfig(formats=formats, quantization=quantization, **options)
     if not isinstance(classifier, TextClassifier):
         classifier = TextClassifier.load(classifier, precision="float32")
+    config = config or ExportConfig(formats=formats, quantization=quantization, **options)
+    if classifier.quantization_aware and tuple(q.value for q in config.quantization) == DEFAULT_QUANTIZATION:
+        # the default variants mean "the usual files": for a quantization-aware classifier, its integer-only one
+        config = dataclasses.replace(config, quantization=(Quantization.QAT_INT8,))
+    _check_qat(classifier, config)
     check_data = validate_on if validate_on is not None else representative_data
     if check_data is None:
         raise ConfigError("Export verifies every file on examples. Received: validation=None and "
@@ -110,6 +122,23 @@ def export(
         write_checksums(tmp)  # over the temporary folder, just before the rename
     log(f"Export written to {output_dir}")
     return artifacts
+
+
+def _check_qat(classifier: Any, config: ExportConfig) -> None:
+    """``qat_int8`` needs a quantization-aware classifier, and such a classifier exports only ``qat_int8``."""
+    if Format.TFLITE not in config.formats:
+        return
+    asked = {q.value for q in config.quantization}
+    if classifier.quantization_aware and asked != {Quantization.QAT_INT8.value}:
+        raise ConfigError(
+            f"Expected quantization=['qat_int8'] for a quantization-aware classifier. Received: {sorted(asked)}. "
+            "Its fake-quantized weights are meant for the integer-only file; export the float classifier QAT "
+            "started from for float32/float16/dynamic_int8/full_int8.")
+    if not classifier.quantization_aware and Quantization.QAT_INT8.value in asked:
+        raise ConfigError(
+            "Expected a quantization-aware classifier for quantization='qat_int8'. Received: a float "
+            f"{type(classifier).__name__}. Train one with tfkit.quantize_aware(clf, train, validation) "
+            "(CLI: tfkit export --qat), then export it.")
 
 
 PAIR_NO_RAW_STRINGS = (
@@ -190,6 +219,13 @@ def _tflite(module: ServingModule, tmp: Path, quantization: Quantization, sample
         check = verify(model, validation, tolerance, name)
     else:
         check = evaluate_model(model, validation, name)
+    extra["integer_only"] = op_table(path).summary()
+    if quantization is Quantization.QAT_INT8:
+        require_integer_only(path, name)  # IntegerOnlyError: nothing of this export is kept
+        if config.op_costs and validation.targets is not None:
+            log("  qat_int8: measuring what each op family costs in int8 (that family kept in float)")
+            extra["op_family_costs"] = op_family_costs(module, quantization, samples, validation, check,
+                                                       config.num_threads, log)
     if quantization is Quantization.FULL_INT8:
         log("  full_int8: measuring all-int8 and the selective steps (some ops kept in float); keeping the "
             "fastest within the accuracy budget")
@@ -199,6 +235,7 @@ def _tflite(module: ServingModule, tmp: Path, quantization: Quantization, sample
         path.write_bytes(flatbuffer)
         smoke_test(path)
         extra["selective"] = diagnosis
+        extra["integer_only"] = op_table(path).summary()
     status = "accepted"
     if not _within_budget(check, config) or check.agreement < tolerance.min_agreement:
         status = "forced" if config.force else "rejected"

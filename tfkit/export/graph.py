@@ -36,7 +36,7 @@ TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def input_names(classifier: Any) -> tuple[str, ...]:
     """The token inputs the exported model takes, in a fixed order."""
     wants_types = "token_type_ids" in getattr(classifier.tokenizer, "model_input_names", ())
-    accepted = set(classifier.backbone.input_signature)
+    accepted = set(classifier.accepted_inputs)
     names = ["input_ids", "attention_mask"]
     if wants_types and "token_type_ids" in accepted:
         names.append("token_type_ids")

@@ -42,9 +42,10 @@ class OpError:
     rmse_over_scale: float
 
 
-def rank_op_errors(module: Any, samples: Sequence[Sample], debug_samples: int = 64) -> list[OpError]:
+def rank_op_errors(module: Any, samples: Sequence[Sample], debug_samples: int = 64,
+                   quantization: Quantization = Quantization.FULL_INT8) -> list[OpError]:
     """Per-op int8 error on representative data, worst first."""
-    converter = converter_for(module, Quantization.FULL_INT8, samples)
+    converter = converter_for(module, quantization, samples)
     debug_data = list(samples[:debug_samples])
     options = tf.lite.experimental.QuantizationDebugOptions(
         layer_debug_metrics={"mean_squared_error": lambda diffs: float(np.mean(np.square(diffs)))})
@@ -62,9 +63,9 @@ def rank_op_errors(module: Any, samples: Sequence[Sample], debug_samples: int = 
 
 
 def quantize_keeping_float(module: Any, samples: Sequence[Sample], float_tensors: Sequence[str],
-                           debug_samples: int = 8) -> bytes:
+                           debug_samples: int = 8, quantization: Quantization = Quantization.FULL_INT8) -> bytes:
     """Full-integer int8, except the ops producing ``float_tensors``, which stay float32."""
-    converter = converter_for(module, Quantization.FULL_INT8, samples)
+    converter = converter_for(module, quantization, samples)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(float_tensors))
     debug_data = list(samples[:debug_samples])
     debugger = _compat.ResizingQuantizationDebugger(converter=converter, debug_dataset=lambda: iter(debug_data),
@@ -114,7 +115,7 @@ def selective_full_int8(
     for step, keep in LADDER:
         kept = [e.tensor for e in ranking if keep(e)]
         flatbuffer = quantize_keeping_float(module, samples, kept)
-        candidates.append((flatbuffer, _check(flatbuffer, validation, num_threads), step, kept))
+        candidates.append((flatbuffer, check_flatbuffer(flatbuffer, validation, num_threads), step, kept))
     for _, check, step, kept in candidates:
         diagnosis["steps"].append({"step": step, "float_ops": len(kept), "accuracy": check.score,
                                    "drop_points": check.drop_points, "agreement": check.agreement,
@@ -146,7 +147,7 @@ def choose_step(checks: Sequence[Check], budget_points: float) -> int:
     return min(known, key=lambda i: checks[i].drop_points) if known else 0
 
 
-def _check(flatbuffer: bytes, validation: ValidationSet, num_threads: int) -> Check:
+def check_flatbuffer(flatbuffer: bytes, validation: ValidationSet, num_threads: int) -> Check:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "candidate.tflite"
         path.write_bytes(flatbuffer)

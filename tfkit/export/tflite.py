@@ -60,7 +60,9 @@ def converter_for(module: Any, quantization: Quantization,
             raise ConversionError(f"'{quantization.value}' needs representative data. Received: samples=None.")
         data = list(samples)
         converter.representative_dataset = _generator(data)
-        if quantization is Quantization.FULL_INT8:
+        if quantization in (Quantization.FULL_INT8, Quantization.QAT_INT8):
+            # qat_int8: the fake-quant ranges learned in training, calibration only where training had none
+            # (the attention-mask addition); every op must have an int8 kernel.
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         else:  # ops without an int16 kernel stay in float rather than failing the conversion
             converter.target_spec.supported_ops = [

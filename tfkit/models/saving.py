@@ -38,26 +38,31 @@ def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False
     the rename. A full disk raises :class:`~tfkit.errors.DiskFullError` and leaves an
     existing ``path`` as it was.
     """
-    from tfkit import __version__
-
     path = Path(path)
     with atomic_directory(path, overwrite=overwrite) as tmp:
         model.backbone.save_pretrained(str(tmp))
         model.tokenizer.save_pretrained(str(tmp))
         (tmp / "labels.txt").write_text("".join(f"{label}\n" for label in model.config.labels), encoding="utf-8")
-        manifest = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "tfkit_version": __version__,
-            "classifier": model.config.to_dict(),
-            "training": model.training_config.to_dict(),
-            "fit": model.fit_record,
-            "metrics": metrics or {},
-        }
+        manifest = manifest_of(model, metrics)
         atomic_write_json(tmp / MANIFEST, manifest)
         (tmp / "README.md").write_text(_model_card(model, manifest), encoding="utf-8")
         write_checksums(tmp)
     return path
+
+
+def manifest_of(model: Any, metrics: dict | None = None) -> dict[str, Any]:
+    """The ``tfkit.json`` of ``model``: format, configs, fit record, metrics."""
+    from tfkit import __version__
+
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "tfkit_version": __version__,
+        "classifier": model.config.to_dict(),
+        "training": model.training_config.to_dict(),
+        "fit": model.fit_record,
+        "metrics": metrics or {},
+    }
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
@@ -85,6 +90,10 @@ def load_classifier(cls: Any, path: str | os.PathLike, **overrides: Any) -> Any:
     from tfkit.models.text_classifier import dtype_policy
 
     manifest = read_manifest(path)
+    if manifest.get("kind") == "quantization_aware":  # the fake-quantized Functional twin (tfkit.quantize_aware)
+        from tfkit.optimize.qat import load_quantized
+
+        return load_quantized(path, manifest, **overrides)
     check_weight_files(path, names=("tf_model.h5",))  # refuses a renamed pickle or a pickle-only folder
     config = ClassifierConfig.from_dict({**manifest["classifier"], **overrides})
     with dtype_policy(config.precision), quiet_transformers():
@@ -99,7 +108,7 @@ def load_classifier(cls: Any, path: str | os.PathLike, **overrides: Any) -> Any:
 
 def _model_card(model: Any, manifest: dict[str, Any]) -> str:
     cfg = model.config
-    hf = model.backbone.config
+    hf = model.hf_config
     lines = [
         "# tfkit text classifier",
         "",

@@ -82,6 +82,8 @@ class TextClassifier(keras.Model):
     directory written by :meth:`save`).
     """
 
+    quantization_aware = False  # True for tfkit.quantize_aware's fake-quantized twin (QuantizedClassifier)
+
     def __init__(self, backbone: Any, tokenizer: Any, config: ClassifierConfig, **kwargs: Any):
         super().__init__(name=kwargs.pop("name", "text_classifier"), **kwargs)
         self.backbone = backbone
@@ -94,7 +96,7 @@ class TextClassifier(keras.Model):
         self.lr_schedule: Any = None
         self._compile_kwargs: dict[str, Any] = {}
         self._schedule_spent = False  # the auto schedule ran once: a second fit must not restart it
-        self._input_names = frozenset(backbone.input_signature)
+        self._input_names = frozenset(_accepted_inputs(backbone))
         self._freeze()
         self.built = True  # the backbone is built; this wrapper has no weights of its own
 
@@ -182,7 +184,7 @@ class TextClassifier(keras.Model):
         return {
             "name": self.name,
             "classifier": self.config.to_dict(),
-            "backbone": self.backbone.config.to_dict(),
+            "backbone": self.hf_config.to_dict(),
             "tokenizer": str(getattr(self.tokenizer, "name_or_path", "") or self.config.checkpoint),
         }
 
@@ -197,6 +199,16 @@ class TextClassifier(keras.Model):
                                    ClassifierConfig.from_dict(config["classifier"]))
         model._name = config.get("name", model.name)
         return model
+
+    @property
+    def hf_config(self) -> Any:
+        """The transformers config of the architecture (``config.json`` of the saved model)."""
+        return self.backbone.config
+
+    @property
+    def accepted_inputs(self) -> frozenset[str]:
+        """The token inputs the backbone takes (``input_ids``, ``attention_mask``, ``token_type_ids``)."""
+        return self._input_names
 
     def _freeze(self) -> None:
         family = family_of(self.backbone.config.model_type)
@@ -213,7 +225,8 @@ class TextClassifier(keras.Model):
 
     def call(self, inputs: dict[str, tf.Tensor], training: bool = False) -> tf.Tensor:
         inputs = {name: value for name, value in inputs.items() if name in self._input_names}
-        return tf.cast(self.backbone(inputs, training=training).logits, tf.float32)
+        outputs = self.backbone(inputs, training=training)
+        return tf.cast(getattr(outputs, "logits", outputs), tf.float32)  # HF output object, or a Functional twin's tensor
 
     # ---------------------------------------------------------------- training
     def compile(
@@ -525,6 +538,12 @@ class TextClassifier(keras.Model):
         if output_dir is not None:
             report.save(output_dir)
         return report
+
+
+def _accepted_inputs(backbone: Any) -> Sequence[str]:
+    """A Hugging Face model's input signature names, or a Keras Functional model's input names."""
+    signature = getattr(backbone, "input_signature", None)
+    return list(signature) if signature else list(backbone.input_names)
 
 
 def _unlabelled(texts: list[str], pairs: list[str] | None, config: ClassifierConfig) -> TextDataset:

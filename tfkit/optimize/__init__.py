@@ -1,4 +1,4 @@
-"""Model compression stages: pruning (TF-MOT magnitude and m:n sparsity).
+"""Model compression stages: pruning (TF-MOT magnitude and m:n sparsity) and quantization-aware training.
 
 Examples:
     >>> from tfkit.optimize import PruningConfig
@@ -9,7 +9,8 @@ Examples:
 
 from tfkit.optimize.config import LayerKind, PruningConfig, Schedule
 from tfkit.optimize.pruning import PrunedClassifier, clone_classifier, prune
+from tfkit.optimize.qat import QuantizedClassifier, quantize_aware
 from tfkit.optimize.report import LayerSparsity, SizeComparison, SparsityReport
 
-__all__ = ["LayerKind", "LayerSparsity", "PrunedClassifier", "PruningConfig", "Schedule", "SizeComparison",
-           "SparsityReport", "clone_classifier", "prune"]
+__all__ = ["LayerKind", "LayerSparsity", "PrunedClassifier", "PruningConfig", "QuantizedClassifier", "Schedule",
+           "SizeComparison", "SparsityReport", "clone_classifier", "prune", "quantize_aware"]

@@ -42,8 +42,8 @@ class ExportResult:
 
 
 def latest_model(run: RunDirectory, model: str | os.PathLike | None = None) -> tuple[Path, str | None]:
-    """``model`` if given, else the model of the run's latest finished prune, tune or fine-tune stage."""
-    return run.latest_model(("prune", "tune", "finetune"), model, "export")
+    """``model`` if given, else the model of the run's latest finished quantize, prune, tune or fine-tune stage."""
+    return run.latest_model(("quantize", "prune", "tune", "finetune"), model, "export")
 
 
 def export_stage(

@@ -1,4 +1,4 @@
-"""The whole path in one call: fine-tune -> (tune) -> (prune) -> export -> report, into one run folder.
+"""The whole path in one call: fine-tune -> (tune) -> (prune) -> (quantize) -> export -> report, into one run folder.
 
 ``run_pipeline`` chains the stages that the separate commands run (``tfkit train``, ``tfkit tune``,
 ``tfkit prune``, ``tfkit export``), so the run folder holds the same stage folders either way. Every
@@ -11,6 +11,7 @@ A :class:`PipelineConfig` is plain data: ``PipelineConfig.read("run.yaml")`` rea
     finetune: {epochs: 3, max_length: 128}
     tune: {max_trials: 6}            # optional
     prune: {target_sparsity: 0.5}    # optional
+    quantize: {epochs: 1}            # optional: quantization-aware training; exports the integer-only qat_int8
     export: {quantization: [float32, dynamic_int8, full_int8]}
 
 Examples:
@@ -41,16 +42,21 @@ from tfkit.pipeline.run import RunDirectory
 from tfkit.reporting.html import write_run_report
 from tfkit.reporting.tensorboard import log_files
 
-SECTIONS = ("finetune", "tune", "prune", "export")
+SECTIONS = ("finetune", "tune", "prune", "quantize", "export")
 
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
-    """Which stages run and how; ``tune`` and ``prune`` are skipped when None."""
+    """Which stages run and how; ``tune``, ``prune`` and ``quantize`` are skipped when None.
+
+    With ``quantize`` (quantization-aware training, :class:`~tfkit.pipeline.quantize.QATConfig`) the export
+    stage writes the integer-only ``qat_int8`` file of the QAT model (and its SavedModel).
+    """
 
     finetune: FinetuneConfig = FinetuneConfig()
     tune: Any = None     # tfkit.pipeline.tune.TuneConfig (imported lazily: Keras Tuner loads Keras 3)
     prune: Any = None    # tfkit.optimize.PruningConfig (imported lazily: TF-MOT is slow to import)
+    quantize: Any = None  # tfkit.pipeline.quantize.QATConfig
     export: ExportConfig = ExportConfig()
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +69,7 @@ class PipelineConfig:
             raise ConfigError(f"Expected run-config sections among {list(SECTIONS)}. Received: {sorted(unknown)}.")
         parts: dict[str, Any] = {}
         for name, kind in (("finetune", FinetuneConfig), ("tune", _tune_config()), ("prune", _pruning_config()),
-                           ("export", ExportConfig)):
+                           ("quantize", _qat_config()), ("export", ExportConfig)):
             value = data.get(name)
             if value is not None and not isinstance(value, dict):
                 raise ConfigError(f"Expected a mapping for run-config section '{name}'. Received: {value!r}.")
@@ -97,6 +103,12 @@ def _tune_config() -> type:
     from tfkit.pipeline.tune import TuneConfig
 
     return TuneConfig
+
+
+def _qat_config() -> type:
+    from tfkit.pipeline.quantize import QATConfig
+
+    return QATConfig
 
 
 def _pruning_config() -> type:
@@ -140,8 +152,17 @@ def run_pipeline(
         pruned = prune_stage(train, validation, config.prune, run, model=model, resume=resume, overwrite=overwrite,
                              verbose=verbose)
         ran, model = ran + ["prune"], pruned.model_dir
+    export_config = config.export
+    if config.quantize is not None:
+        from tfkit.pipeline.quantize import quantize_stage
+
+        log("== quantize (quantization-aware training, TF-MOT)")
+        quantized = quantize_stage(train, validation, config.quantize, run, model=model, resume=resume,
+                                   overwrite=overwrite, verbose=verbose)
+        ran, model = ran + ["quantize"], quantized.model_dir
+        export_config = dataclasses.replace(export_config, quantization=("qat_int8",))
     log("== export (variants chosen on the validation split)")
-    exported = export_stage(train, validation, config.export, run, model=model, resume=resume, overwrite=overwrite,
+    exported = export_stage(train, validation, export_config, run, model=model, resume=resume, overwrite=overwrite,
                             log=log)
     ran.append("export")
     tested: dict[str, dict[str, Any]] = {}

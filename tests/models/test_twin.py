@@ -1,0 +1,87 @@
+"""The Functional twin reproduces each supported family's Hugging Face logits and round-trips its weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfkit._keras import keras
+from tfkit.errors import UnsupportedModelError
+from tfkit.models import ClassifierConfig, TextClassifier
+from tfkit.models import twin as twin_module
+from tfkit.models import twin_layers
+from tfkit.testing.tiny import tiny_hf_config, tiny_tokenizer
+
+FAMILIES = ("bert", "distilbert", "roberta", "electra")
+
+
+def _classifier(model_type: str) -> TextClassifier:
+    clf = TextClassifier.from_hf_config(tiny_hf_config(model_type), tiny_tokenizer(),
+                                        ClassifierConfig(labels=("a", "b", "c"), precision="float32"))
+    clf.predict_logits(["the film"])  # builds the weights
+    return clf
+
+
+@pytest.mark.parametrize("model_type", FAMILIES)
+def test_twin_matches_hf_logits_with_padding(model_type):
+    clf = _classifier(model_type)
+    twin = twin_module.functional_twin(clf)
+    inputs = twin_module.probe_inputs(clf, batch=4, length=10, seed=3)
+    assert inputs["attention_mask"].min() == 0  # padded rows are part of the check
+    assert twin_module.logit_difference(twin, clf, inputs) < 1e-4
+    assert not isinstance(twin, TextClassifier) and twin.__class__.__name__ == "Functional"
+
+
+@pytest.mark.parametrize("model_type", FAMILIES)
+def test_twin_is_plain_keras_layers_named_after_hf_weights(model_type):
+    clf = _classifier(model_type)
+    twin = twin_module.functional_twin(clf)
+    kinds = {type(layer) for layer in twin.layers}
+    allowed = {keras.layers.InputLayer, keras.layers.Embedding, keras.layers.Dense, keras.layers.LayerNormalization,
+               keras.layers.Activation, keras.layers.Add, keras.layers.Dropout, *twin_layers.CUSTOM_OBJECTS.values()}
+    assert kinds <= allowed
+    assert set(twin_module.twin_variables(twin)) == set(twin_module.hf_variables(clf))  # every HF weight, by name
+
+
+def test_roundtrip_hf_twin_hf_is_exact():
+    clf = _classifier("bert")
+    back = twin_module.write_back(twin_module.functional_twin(clf), clf)
+    inputs = twin_module.probe_inputs(clf)
+    assert np.max(np.abs(np.asarray(back(inputs)) - np.asarray(clf(inputs)))) < 1e-5
+    assert back is not clf
+
+
+def test_write_back_carries_changed_twin_weights():
+    clf = _classifier("bert")
+    twin = twin_module.functional_twin(clf)
+    query = twin.get_layer("bert.encoder.layer.0.attention.self.query")
+    query.kernel.assign(np.random.default_rng(0).normal(0, 1, query.kernel.shape))
+    head = twin.get_layer("classifier")
+    head.kernel.assign(head.kernel * 3.0)
+    back = twin_module.write_back(twin, clf)
+    inputs = twin_module.probe_inputs(clf)
+    assert twin_module.logit_difference(twin, back, inputs) < 1e-5
+    assert twin_module.logit_difference(twin, clf, inputs) > 1e-4  # the change is visible: the test can fail
+
+
+def test_first_token_last_layer_gives_the_full_layers_logits():
+    clf = _classifier("bert")
+    short = twin_module.functional_twin(clf, first_token_last_layer=True)
+    full = twin_module.functional_twin(clf, first_token_last_layer=False)
+    inputs = twin_module.probe_inputs(clf)
+    assert np.max(np.abs(np.asarray(short(inputs)) - np.asarray(full(inputs)))) < 1e-5
+    assert len(short.get_layer("bert.encoder.layer.1.attention.self.query").output.shape) == 3
+    assert short.get_layer("bert.encoder.layer.1.attention.self.query").output.shape[1] == 1
+
+
+def test_family_without_a_twin_is_refused():
+    with pytest.raises(UnsupportedModelError, match="albert"):
+        twin_module.functional_twin(_classifier("albert"))
+
+
+def test_twin_that_does_not_match_is_refused(monkeypatch):
+    clf = _classifier("bert")
+    real = twin_layers.AttentionScores.call
+    monkeypatch.setattr(twin_layers.AttentionScores, "call", lambda self, inputs: 2.0 * real(self, inputs))
+    with pytest.raises(twin_module.TwinMismatchError, match="within"):
+        twin_module.functional_twin(clf)

@@ -1,0 +1,180 @@
+"""TF-MOT ``QuantizeConfig``s for the Functional twin's layers that the default 8-bit registry leaves out,
+and the scheme that applies them.
+
+The default registry quantizes ``Dense`` (kernel per tensor, output) and ``Add`` (output). The
+twin also needs: ``Embedding`` and position tables (weights and output), ``LayerNormalization``,
+the attention matmuls and ``Activation`` (output), and the softmax and ``tanh`` outputs at the fixed
+ranges TFLite's int8 kernels use (softmax ``[0, 1)`` in steps of 1/256, tanh ``[-1, 1)`` in steps of
+1/128). The additive attention mask is not quantized in training: the scores are fake-quantized
+*before* it is added (by :class:`~tfkit.models.twin_layers.AttentionScores`' output quantizer), so the
+``-10000`` of padded keys never enters a learned range.
+
+:class:`TwinQuantizeScheme` is TF-MOT's default 8-bit scheme (or its prune-preserving variant) without
+the layout transforms, which are Conv/BatchNorm fusions and would put a ``QuantizeLayer`` on the int32
+token-id inputs.
+
+Examples:
+    >>> annotated = annotate(twin)                                       # doctest: +SKIP
+    >>> qat = tfmot.quantization.keras.quantize_apply(annotated, TwinQuantizeScheme())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfkit._keras import keras
+from tfkit.models import twin_layers as tl
+
+
+def _tfmot() -> Any:
+    import tensorflow_model_optimization as tfmot
+
+    return tfmot
+
+
+def _moving_average() -> Any:
+    return _tfmot().quantization.keras.quantizers.MovingAverageQuantizer(
+        num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
+
+
+def _weights() -> Any:
+    return _tfmot().quantization.keras.quantizers.LastValueQuantizer(
+        num_bits=8, per_axis=False, symmetric=True, narrow_range=True)
+
+
+def _fixed(low: float, high: float) -> Any:
+    return _tfmot().quantization.keras.quantizers.FixedQuantizer(num_bits=8, init_min=low, init_max=high,
+                                                                  narrow_range=False)
+
+
+def _config_base() -> type:
+    return _tfmot().quantization.keras.QuantizeConfig
+
+
+def make_configs() -> dict[str, type]:
+    """The QuantizeConfig classes (built lazily: TF-MOT is slow to import), by name for ``quantize_scope``."""
+    Base = _config_base()
+
+    class OutputQuantizeConfig(Base):
+        """Quantizes a layer's output only (LayerNorm, attention matmuls, GELU/ReLU activations)."""
+
+        def get_weights_and_quantizers(self, layer: Any) -> list:
+            return []
+
+        def get_activations_and_quantizers(self, layer: Any) -> list:
+            return []
+
+        def set_quantize_weights(self, layer: Any, quantize_weights: list) -> None:
+            pass
+
+        def set_quantize_activations(self, layer: Any, quantize_activations: list) -> None:
+            pass
+
+        def get_output_quantizers(self, layer: Any) -> list:
+            return [_moving_average()]
+
+        def get_config(self) -> dict:
+            return {}
+
+    class NoQuantizeConfig(OutputQuantizeConfig):
+        """Leaves a layer in float (dropout, slicing, the mask, zero ids): said explicitly, because TF-MOT's
+        prune-preserving registry claims every weightless layer and then finds no config for it."""
+
+        def get_output_quantizers(self, layer: Any) -> list:
+            return []
+
+    class FixedOutputQuantizeConfig(OutputQuantizeConfig):
+        """Quantizes the output to a fixed range (softmax ``[0, 1)``, tanh ``[-1, 1)``: TFLite's int8 kernels)."""
+
+        def __init__(self, low: float, high: float):
+            self.low = low
+            self.high = high
+
+        def get_output_quantizers(self, layer: Any) -> list:
+            return [_fixed(self.low, self.high)]
+
+        def get_config(self) -> dict:
+            return {"low": self.low, "high": self.high}
+
+    class TableQuantizeConfig(OutputQuantizeConfig):
+        """Quantizes a lookup table (``embeddings``) per tensor and the looked-up output."""
+
+        def get_weights_and_quantizers(self, layer: Any) -> list:
+            return [(layer.embeddings, _weights())]
+
+        def set_quantize_weights(self, layer: Any, quantize_weights: list) -> None:
+            layer.embeddings = quantize_weights[0]
+
+    return {cls.__name__: cls for cls in (OutputQuantizeConfig, NoQuantizeConfig, FixedOutputQuantizeConfig,
+                                          TableQuantizeConfig)}
+
+
+_CONFIGS: dict[str, type] | None = None
+
+
+def configs() -> dict[str, type]:
+    global _CONFIGS
+    if _CONFIGS is None:
+        _CONFIGS = make_configs()
+    return _CONFIGS
+
+
+def config_for(layer: Any) -> Any | None:
+    """The QuantizeConfig to annotate ``layer`` with; ``None``: let the registry choose (Dense, Add)."""
+    c = configs()
+    if isinstance(layer, (keras.layers.Dense, keras.layers.Add)):
+        return None
+    if isinstance(layer, (keras.layers.Embedding, tl.PositionEmbedding)):
+        return c["TableQuantizeConfig"]()
+    if isinstance(layer, tl.MaskedSoftmax):
+        return c["FixedOutputQuantizeConfig"](0.0, 255.0 / 256.0)
+    if isinstance(layer, keras.layers.Activation) and layer.get_config()["activation"] == "tanh":
+        return c["FixedOutputQuantizeConfig"](-1.0, 127.0 / 128.0)
+    if isinstance(layer, (keras.layers.LayerNormalization, keras.layers.Activation, tl.AttentionScores,
+                          tl.AttentionContext)):
+        return c["OutputQuantizeConfig"]()
+    return c["NoQuantizeConfig"]()
+
+
+def annotate(model: keras.Model) -> keras.Model:
+    """``model`` with every quantizable layer wrapped in TF-MOT's ``QuantizeAnnotate``."""
+    tfmot = _tfmot()
+
+    def clone(layer: Any) -> Any:
+        config = config_for(layer)
+        copy = layer.__class__.from_config(layer.get_config())
+        return tfmot.quantization.keras.quantize_annotate_layer(copy, quantize_config=config)
+
+    with scope():
+        return keras.models.clone_model(model, clone_function=clone)
+
+
+def scope() -> Any:
+    """TF-MOT's ``quantize_scope`` with the twin's layers and these configs (for cloning and loading)."""
+    return _tfmot().quantization.keras.quantize_scope({**tl.CUSTOM_OBJECTS, **configs()})
+
+
+def scheme(prune_preserve: bool = False) -> Any:
+    """TF-MOT's default 8-bit scheme (or ``Default8BitPrunePreserveQuantizeScheme``) without layout transforms."""
+    tfmot = _tfmot()
+    base = (tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme if prune_preserve
+            else tfmot.quantization.keras.default_8bit.Default8BitQuantizeScheme)
+
+    class NoTransforms(tfmot.quantization.keras.QuantizeLayoutTransform):
+        def apply(self, model: Any, layer_quantize_map: dict) -> tuple:
+            return model, layer_quantize_map
+
+    class TwinQuantizeScheme(base):
+        def get_layout_transformer(self) -> Any:
+            return NoTransforms()
+
+    return TwinQuantizeScheme()
+
+
+def quantize_twin(model: keras.Model, prune_preserve: bool = False) -> keras.Model:
+    """The quantization-aware (fake-quantized) copy of a Functional twin; ``model`` is unchanged."""
+    tfmot = _tfmot()
+    annotated = annotate(model)
+    annotated.set_weights(model.get_weights())
+    with scope():
+        return tfmot.quantization.keras.quantize_apply(annotated, scheme(prune_preserve))
