@@ -16,7 +16,7 @@ from tfkit.export.graph import ServingModule
 
 from tests.conftest import toy_texts
 
-ALL = [q.value for q in Quantization]
+ALL = [q.value for q in Quantization if q is not Quantization.QAT_INT8]  # qat_int8: tests/optimize/test_qat.py
 
 
 @pytest.fixture(scope="module")

@@ -70,8 +70,9 @@ def test_first_token_last_layer_gives_the_full_layers_logits():
     full = twin_module.functional_twin(clf, first_token_last_layer=False)
     inputs = twin_module.probe_inputs(clf)
     assert np.max(np.abs(np.asarray(short(inputs)) - np.asarray(full(inputs)))) < 1e-5
-    assert len(short.get_layer("bert.encoder.layer.1.attention.self.query").output.shape) == 3
-    assert short.get_layer("bert.encoder.layer.1.attention.self.query").output.shape[1] == 1
+    names = {layer.name for layer in short.layers}
+    assert "bert.encoder.layer.1.first_token" in names and "bert.encoder.layer.0.first_token" not in names
+    assert "bert.encoder.layer.1.first_token" not in {layer.name for layer in full.layers}
 
 
 def test_family_without_a_twin_is_refused():
@@ -81,7 +82,8 @@ def test_family_without_a_twin_is_refused():
 
 def test_twin_that_does_not_match_is_refused(monkeypatch):
     clf = _classifier("bert")
-    real = twin_layers.AttentionScores.call
-    monkeypatch.setattr(twin_layers.AttentionScores, "call", lambda self, inputs: 2.0 * real(self, inputs))
+    # A twin that reads the last token's hidden state instead of the first one's.
+    monkeypatch.setattr(twin_layers.FirstToken, "call", lambda self, inputs: inputs[:, -1:] if self.keepdims
+                        else inputs[:, -1])
     with pytest.raises(twin_module.TwinMismatchError, match="within"):
         twin_module.functional_twin(clf)

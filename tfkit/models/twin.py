@@ -113,8 +113,8 @@ def build_twin(classifier: Any, first_token_last_layer: bool = True) -> keras.Mo
 
     ids = inputs["input_ids"]
     parts = [keras.layers.Embedding(cfg.vocab_size, width, name=f"{p}.embeddings.word_embeddings")(ids)]
-    padding_id = _roberta_padding_id(classifier) if p == "roberta" else None
-    parts.append(tl.PositionEmbedding(cfg.max_position_embeddings, width, padding_id,
+    offset = _roberta_padding_id(classifier) + 1 if p == "roberta" else 0
+    parts.append(tl.PositionEmbedding(cfg.max_position_embeddings, width, offset,
                                       name=f"{p}.embeddings.position_embeddings")(ids))
     if p != "distilbert":
         types = inputs.get("token_type_ids")
@@ -280,9 +280,12 @@ def probe_inputs(classifier: Any, batch: int = 3, length: int = 12, seed: int = 
 
     rng = np.random.default_rng(seed)
     vocab = classifier.backbone.config.vocab_size
+    # No padding id inside the text (a tokenizer never puts one there; RoBERTa counts positions around its own).
     special = {classifier.tokenizer.pad_token_id}
+    if layout_of(classifier).prefix == "roberta":
+        special.add(_roberta_padding_id(classifier))
     ids = rng.integers(0, vocab, size=(batch, length)).astype(np.int32)
-    ids[np.isin(ids, list(special))] = classifier.tokenizer.unk_token_id
+    ids[np.isin(ids, list(special))] = next(i for i in range(vocab) if i not in special)
     mask = np.ones((batch, length), np.int32)
     for row in range(1, batch):
         mask[row, max(2, length - 3 * row):] = 0

@@ -24,15 +24,17 @@ MASKED = -10000.0
 
 
 class PositionEmbedding(keras.layers.Layer):
-    """Learned absolute positions ``0 .. length - 1``, returned as ``[1, length, width]`` to broadcast over the
-    batch; or, with ``padding_id`` (RoBERTa), Hugging Face's ids-derived positions: each token not equal to
-    ``padding_id`` counts from ``padding_id + 1``, padding sits at ``padding_id`` (``[batch, length, width]``)."""
+    """Learned absolute positions ``offset .. offset + length - 1``, as ``[1, length, width]`` to broadcast over
+    the batch. RoBERTa counts from its padding id + 1: Hugging Face derives the positions from the ids (a
+    cumulative sum over non-padding tokens), which for right-padded text without the padding id inside it
+    is this slice; only padded positions differ, and those are masked out of attention. (A cumulative sum
+    in the graph also breaks TFLite's calibration when the input length changes.)"""
 
-    def __init__(self, max_positions: int, width: int, padding_id: int | None = None, **kwargs: Any):
+    def __init__(self, max_positions: int, width: int, offset: int = 0, **kwargs: Any):
         super().__init__(**kwargs)
         self.max_positions = max_positions
         self.width = width
-        self.padding_id = padding_id
+        self.offset = offset
 
     def build(self, input_shape: Any) -> None:
         self.embeddings = self.add_weight("embeddings", shape=(self.max_positions, self.width),
@@ -40,14 +42,11 @@ class PositionEmbedding(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, input_ids: tf.Tensor) -> tf.Tensor:
-        if self.padding_id is None:
-            return self.embeddings[None, :tf.shape(input_ids)[1]]
-        real = tf.cast(tf.not_equal(input_ids, self.padding_id), tf.int32)
-        return tf.gather(self.embeddings, tf.cumsum(real, axis=1) * real + self.padding_id)
+        return self.embeddings[None, self.offset:self.offset + tf.shape(input_ids)[1]]
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "max_positions": self.max_positions, "width": self.width,
-                "padding_id": self.padding_id}
+                "offset": self.offset}
 
 
 class ZeroIds(keras.layers.Layer):
