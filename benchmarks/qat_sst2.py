@@ -100,7 +100,8 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
     clf.training_config = dataclasses.replace(clf.training_config, seed=seed)
     start = time.perf_counter()
     qat = tfkit.quantize_aware(clf, subset, validation, epochs=1, learning_rate=args.learning_rate,
-                               batch_size=32, output_dir=EXPORTS / f"{name}_train", overwrite=True, verbose=2)
+                               batch_size=32, calibration_samples=args.calibration_samples,
+                               output_dir=EXPORTS / f"{name}_train", overwrite=True, verbose=2)
     seconds = time.perf_counter() - start
     out = EXPORTS / f"{name}_export"
     artifacts = tfkit.export(qat, out, formats=["tflite"], train=subset, validation=validation, overwrite=True,
@@ -122,7 +123,8 @@ def part_qat(args, seed: int) -> dict:
 
     subset, validation, dev = data(args)
     clf = tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
-    return _qat_and_export(clf, subset, validation, dev, args, seed, f"qat_seed{seed}", op_costs=seed == 0)
+    return _qat_and_export(clf, subset, validation, dev, args, seed, f"qat_seed{seed}",
+                           op_costs=seed == 0 and not args.skip_op_costs)
 
 
 def part_pqat(args) -> dict:
@@ -202,6 +204,9 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=16000, help="seeded SST-2 train sentences QAT trains on")
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--prune-epochs", type=int, default=2)
+    parser.add_argument("--calibration-samples", type=int, default=256,
+                        help="training sentences that set QAT's initial ranges (0: TF-MOT's [-6, 6])")
+    parser.add_argument("--skip-op-costs", action="store_true", help="leave out seed 0's op-family costs (~7 min)")
     parser.add_argument("--rounds", type=int, default=2, help="timing rounds over the dev set in 'compare'")
     parser.add_argument("--only", nargs="*", default=None, help=f"parts to (re)run, of {ORDER}")
     parser.add_argument("--part", default=None, help=argparse.SUPPRESS)  # one part, in this process
@@ -216,7 +221,9 @@ def main() -> None:
         sst2_finetuned_model()
         for name in args.only or ORDER:
             command = [sys.executable, __file__, "--part", name, "--subset", str(args.subset), "--learning-rate",
-                       str(args.learning_rate), "--prune-epochs", str(args.prune_epochs), "--rounds", str(args.rounds)]
+                       str(args.learning_rate), "--prune-epochs", str(args.prune_epochs), "--rounds", str(args.rounds),
+                       "--calibration-samples", str(args.calibration_samples)] + \
+                (["--skip-op-costs"] if args.skip_op_costs else [])
             print("Running part", name, flush=True)
             subprocess.run(command, check=True)
     summarise()
@@ -226,6 +233,8 @@ def summarise() -> None:
     parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
     twin, compare, pqat = parts["twin"], parts["compare"]["rows"], parts["pqat"]
     seeds = [parts[name] for name in sorted(parts) if name.startswith("qat_seed")]
+    # The same runs with TF-MOT's [-6, 6] initial ranges (--calibration-samples 0), kept for comparison.
+    uncalibrated = [parts[name] for name in sorted(parts) if name.startswith("qat_nocal_seed")]
     float_accuracy = twin["float_dev_accuracy"]
     drops = [100.0 * (float_accuracy - s["qat_dev_accuracy"]) for s in seeds]
     float_size = compare["float32"]["size_bytes"]
@@ -260,20 +269,27 @@ def summarise() -> None:
         table.append((f"qat_int8 seed {s['seed']}", f"{s['qat_dev_accuracy']:.4f}",
                       f"{100 * (float_accuracy - s['qat_dev_accuracy']):.2f}", f"{s['size_bytes'] / 1e6:.1f}",
                       f"{s['size_bytes'] / float_size:.3f}", "", "", "yes" if s["integer_only"] else "no", ""))
+    for s in uncalibrated:
+        table.append((f"qat_int8 seed {s['seed']}, ranges from [-6, 6]", f"{s['qat_dev_accuracy']:.4f}",
+                      f"{100 * (float_accuracy - s['qat_dev_accuracy']):.2f}", f"{s['size_bytes'] / 1e6:.1f}",
+                      f"{s['size_bytes'] / float_size:.3f}", "", "", "yes" if s["integer_only"] else "no", ""))
     table.append(("pruned 50 % + qat_int8", f"{pqat['qat_dev_accuracy']:.4f}",
                   f"{100 * (float_accuracy - pqat['qat_dev_accuracy']):.2f}", f"{pqat['size_bytes'] / 1e6:.1f}",
                   f"{pqat['size_bytes'] / float_size:.3f} (gzip {pqat['gzip_bytes'] / 1e6:.1f} MB)", "", "",
                   "yes" if pqat["integer_only"] else "no", ""))
     write_results("qat_sst2", record, table, "QAT on SST-2 (default MiniLM): integer-only int8 via TF-MOT")
-    _append_costs(seeds[0])
+    costed = [(s, "calibrated ranges") for s in seeds if s.get("op_family_costs_validation")] + \
+        [(s, "ranges started at TF-MOT's [-6, 6]") for s in uncalibrated if s.get("op_family_costs_validation")]
+    if costed:
+        _append_costs(*costed[0])
 
 
-def _append_costs(seed: dict) -> None:
+def _append_costs(seed: dict, start: str) -> None:
     costs = seed.get("op_family_costs_validation") or {}
     if not costs:
         return
-    lines = ["", "Where the integer-only file's points go (seed 0, validation split; each family kept in float, "
-             "the rest int8):", "", "| ops in float | accuracy | recovered (points) | p50 ms |", "|---|---|---|---|"]
+    lines = ["", f"Where the integer-only file's points go (seed {seed['seed']}, {start}; validation split; "
+             "each family kept in float, the rest int8):", "", "| ops in float | accuracy | recovered (points) | p50 ms |", "|---|---|---|---|"]
     base = costs["all_int8"]
     lines.append(f"| none (all int8) | {base['score']:.4f} | - | {base['latency_ms_p50']:.2f} |")
     for family, row in costs["families"].items():

@@ -50,7 +50,7 @@ def test_qat_trains_through_fit_with_tensorboard(qat_run, trained, toy):
     steps = int(qat.training_dataset(toy, 8).cardinality())
     assert qat.fit_record["optimizer_steps"] == 2 * steps and "val_accuracy" in qat.fit_record["history"]
     assert list((out / "train" / "logs").rglob("events.out.tfevents.*"))
-    assert float(np.mean(qat.predict_logits(list(toy.texts)).argmax(1) == np.asarray(toy.targets))) >= 0.9
+    assert float(np.mean(qat.predict_logits(list(toy.texts)).argmax(1) == np.asarray(toy.targets))) >= 0.85
     fake_quant = [layer.name for layer in qat.backbone.layers if type(layer).__name__ == "QuantizeWrapperV2"]
     assert any("LayerNorm" in name for name in fake_quant) and any("attention.scores" in name for name in fake_quant)
 
@@ -161,3 +161,15 @@ def test_every_twin_family_trains_and_exports_integer_only(model_type, tmp_path)
     tfkit.export(qat, tmp_path / "export", train=data, validation=data, formats=["tflite"], op_costs=False)
     path = tmp_path / "export" / "tflite" / "model_qat_int8.tflite"
     assert op_table(path).integer_only
+
+
+def test_fake_quant_ranges_start_from_the_float_models_activations(trained, toy):
+    from tfkit.optimize.qat_configs import range_variables
+
+    untouched = range_variables(QuantizedClassifier.wrap(trained).backbone)
+    assert {(float(lo.numpy()), float(hi.numpy())) for lo, hi in untouched.values()} == {(-6.0, 6.0)}  # TF-MOT's
+    ranges = range_variables(QuantizedClassifier.wrap(trained, calibration=toy.take(8, seed=0)).backbone)
+    assert len(ranges) == len(untouched) >= 20
+    lo, hi = ranges["bert.embeddings.LayerNorm"]
+    assert -6.0 < float(lo.numpy()) < 0.0 < float(hi.numpy()) < 6.0  # the LayerNorm output's observed range
+    assert len({(round(float(a.numpy()), 4), round(float(b.numpy()), 4)) for a, b in ranges.values()}) > 10

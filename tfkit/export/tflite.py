@@ -35,13 +35,22 @@ class ConversionError(TfkitError, RuntimeError):
 
 def representative_samples(module: Any, texts: list[str], pairs: list[str] | None = None) -> list[Sample]:
     """Unpadded batch-1 token inputs for calibration, one per text."""
-    tokenizer = module.classifier.tokenizer
+    return token_samples(module.classifier, texts, pairs, module.names)
+
+
+def token_samples(classifier: Any, texts: list[str], pairs: list[str] | None = None,
+                  names: Iterable[str] | None = None) -> list[Sample]:
+    """Unpadded batch-1 token inputs of ``classifier`` (its tokenizer and max length), one per text."""
+    from tfkit.export.graph import input_names
+
+    names = tuple(names or input_names(classifier))
+    tokenizer = classifier.tokenizer
     samples = []
     for i, text in enumerate(texts):
         enc = tokenizer(text, pairs[i] if pairs else None, truncation=True,
-                        max_length=module.classifier.config.max_length, return_tensors="np")
+                        max_length=classifier.config.max_length, return_tensors="np")
         enc["attention_mask"] = np.ones_like(enc["input_ids"])
-        samples.append({name: np.asarray(enc[name], np.int32) for name in module.names})
+        samples.append({name: np.asarray(enc[name], np.int32) for name in names})
     return samples
 
 

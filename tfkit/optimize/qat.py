@@ -37,6 +37,8 @@ from tfkit.optimize import qat_configs
 SPARSE = 0.2
 # Quantization-aware fine-tuning starts from a trained model: a small learning rate, one epoch.
 DEFAULT_LEARNING_RATE = 1e-5
+# Training examples whose float activations set the initial fake-quant ranges.
+CALIBRATION_SAMPLES = 256
 KIND = "quantization_aware"
 WEIGHTS = "qat_model.h5"
 
@@ -75,8 +77,14 @@ class QuantizedClassifier(TextClassifier):
                 layer.trainable = False
 
     @classmethod
-    def wrap(cls, classifier: TextClassifier, prune_preserve: bool = False) -> "QuantizedClassifier":
-        """The fake-quantized twin of a float32 ``classifier``, untrained (its weights are the classifier's)."""
+    def wrap(cls, classifier: TextClassifier, prune_preserve: bool = False,
+             calibration: TextDataset | None = None) -> "QuantizedClassifier":
+        """The fake-quantized twin of a float32 ``classifier``, untrained (its weights are the classifier's).
+
+        With ``calibration`` examples, every learned activation range starts at what the float model
+        produces on them (unpadded, one at a time) instead of TF-MOT's [-6, 6]
+        (:func:`~tfkit.optimize.qat_configs.initialise_ranges`).
+        """
         if classifier.config.precision is not Precision.FLOAT32:
             raise ConfigError("Expected a float32 classifier for quantization-aware training. Received: "
                               f"precision={classifier.config.precision.value!r}. Load it with "
@@ -86,6 +94,12 @@ class QuantizedClassifier(TextClassifier):
             model = cls(qat_configs.quantize_twin(twin, prune_preserve), classifier.tokenizer, classifier.config,
                         classifier.hf_config, prune_preserve=prune_preserve)
         model.training_config = classifier.training_config
+        if calibration is not None:
+            from tfkit.export.tflite import token_samples
+
+            samples = token_samples(classifier, list(calibration.texts),
+                                    list(calibration.text_pairs) if calibration.text_pairs else None)
+            qat_configs.initialise_ranges(model.backbone, twin, samples)
         return model
 
     def get_config(self) -> dict[str, Any]:
@@ -182,6 +196,7 @@ def quantize_aware(
     learning_rate: float = DEFAULT_LEARNING_RATE,
     batch_size: int | None = None,
     prune_preserve: bool | None = None,
+    calibration_samples: int = CALIBRATION_SAMPLES,
     output_dir: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -200,6 +215,8 @@ def quantize_aware(
         prune_preserve: keep the zeros of a pruned classifier (TF-MOT's
             ``Default8BitPrunePreserveQuantizeScheme``); ``None``: when the encoder's kernels are at least
             :data:`SPARSE` zeros.
+        calibration_samples: training examples whose float activations set the initial fake-quant ranges
+            (0: TF-MOT's [-6, 6] start, which a short QAT run does not move far from).
         output_dir: TensorBoard logs, best checkpoint and backup, as in :meth:`TextClassifier.fit`.
         **fit_options: further :meth:`TextClassifier.fit` arguments (``monitor``, ``restore_best_weights``...).
 
@@ -214,14 +231,19 @@ def quantize_aware(
                           "Strip a pruned model first (pruned.strip()).")
     if epochs < 1:
         raise ConfigError(f"Expected epochs >= 1. Received: epochs={epochs}.")
+    if calibration_samples < 0:
+        raise ConfigError(f"Expected calibration_samples >= 0. Received: calibration_samples={calibration_samples}.")
     if prune_preserve is None:
         prune_preserve = kernel_sparsity(classifier) >= SPARSE
-    model = QuantizedClassifier.wrap(classifier, prune_preserve)
+    calibration = train.take(min(calibration_samples, len(train)), seed=classifier.training_config.seed) \
+        if calibration_samples > 0 else None
+    model = QuantizedClassifier.wrap(classifier, prune_preserve, calibration=calibration)
     model.compile(learning_rate=learning_rate, **({"batch_size": batch_size} if batch_size else {}))
     model.fit(train, validation_data=validation, epochs=epochs, output_dir=output_dir, resume=resume,
               overwrite=overwrite, callbacks=callbacks, **fit_options)
     model.fit_record = {**model.fit_record, "qat": {"learning_rate": learning_rate, "epochs": epochs,
-                                                    "prune_preserve": prune_preserve}}
+                                                    "prune_preserve": prune_preserve,
+                                                    "calibration_samples": calibration_samples}}
     return model
 
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tfkit._keras import keras
 from tfkit.models import twin_layers as tl
 
@@ -178,3 +180,49 @@ def quantize_twin(model: keras.Model, prune_preserve: bool = False) -> keras.Mod
     annotated.set_weights(model.get_weights())
     with scope():
         return tfmot.quantization.keras.quantize_apply(annotated, scheme(prune_preserve))
+
+
+# Range variables TF-MOT's quantizers add to a wrapper: the layer output ("output_*") and, for Dense, the output
+# of its (linear) activation ("post_activation_*").
+_RANGE_PREFIXES = ("output", "post_activation")
+
+
+def range_variables(model: keras.Model) -> dict[str, tuple[Any, Any]]:
+    """The learned (moving-average) output ranges of a quantize-applied model: ``{layer name: (min, max)}``,
+    by the wrapped layer's name. Fixed-range outputs (softmax, tanh) have no variables and are left out."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for layer in model.layers:
+        inner = getattr(layer, "layer", None)
+        if inner is None:
+            continue
+        found = {v.name.split("/")[-1].split(":")[0]: v for v in layer.weights}
+        for prefix in _RANGE_PREFIXES:
+            if f"{prefix}_min" in found and f"{prefix}_max" in found:
+                out[inner.name] = (found[f"{prefix}_min"], found[f"{prefix}_max"])
+                break
+    return out
+
+
+def initialise_ranges(model: keras.Model, float_twin: keras.Model, samples: list[dict]) -> int:
+    """Sets every learned output range of ``model`` to what ``float_twin`` produces on ``samples``.
+
+    TF-MOT starts each range at [-6, 6] and moves it by an exponential average with decay 0.999 and no
+    bias correction: after the ~500 steps of a short QAT fine-tune the ranges still weigh 60 % of those
+    initial values, far wider (or narrower) than the tensors they quantize. Starting from observed ranges,
+    as post-training calibration does, QAT learns around the right scales. Returns how many were set.
+    """
+    variables = range_variables(model)
+    names = [name for name in variables if name in {layer.name for layer in float_twin.layers}]
+    probe = keras.Model(float_twin.inputs, [float_twin.get_layer(name).output for name in names])
+    low = {name: 0.0 for name in names}  # TFLite needs 0 inside every range
+    high = {name: 0.0 for name in names}
+    for sample in samples:
+        outputs = probe(sample, training=False)
+        for name, value in zip(names, outputs if len(names) > 1 else [outputs]):
+            low[name] = min(low[name], float(np.min(value)))
+            high[name] = max(high[name], float(np.max(value)))
+    for name in names:
+        variables[name][0].assign(low[name])
+        variables[name][1].assign(high[name])
+    return len(names)
+
