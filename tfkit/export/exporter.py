@@ -94,7 +94,7 @@ def export(
             and representative_data is None:
         raise ConfigError("full_int8 and int16x8 are calibrated on training examples. Received: "
                           "train=None. Pass train=<training TextDataset>.")
-    float_classifier = _float32(classifier)
+    float_classifier = float32_copy(classifier)
     raw = config.raw_strings and wordpiece_vocab(float_classifier.tokenizer) is not None
     if raw and check_data.text_pairs is not None:
         raw = False  # the raw-string signature takes one text: a pair model gets none, and says why
@@ -146,7 +146,7 @@ PAIR_NO_RAW_STRINGS = (
     "Call serving_default with the token ids of tokenizer(text, text_pair) instead.")
 
 
-def _float32(classifier: Any) -> Any:
+def float32_copy(classifier: Any) -> Any:
     """The classifier computing in float32 (a mixed-precision model is reloaded in float32)."""
     from tfkit.models.config import Precision
     from tfkit.models.text_classifier import TextClassifier

@@ -210,10 +210,12 @@ def float_tflite(classifier: Any) -> bytes:
         >>> gzip_size(float_tflite(clf))   # doctest: +SKIP
     """
     from tfkit.export.config import Quantization
+    from tfkit.export.exporter import float32_copy
     from tfkit.export.graph import ServingModule
     from tfkit.export.tflite import convert
 
-    return convert(ServingModule(classifier, raw_strings=False), Quantization.FLOAT32)
+    # A mixed-precision model (precision "auto" on AMX CPUs) converts in float32, as tfkit.export does.
+    return convert(ServingModule(float32_copy(classifier), raw_strings=False), Quantization.FLOAT32)
 
 
 def tflite_zero_count(model: bytes) -> int:
