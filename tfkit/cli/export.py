@@ -112,7 +112,7 @@ def _qat(args: argparse.Namespace, source, train, validation, as_run: bool):  # 
     config = QATConfig(epochs=args.qat_epochs, **({"learning_rate": args.qat_learning_rate}
                                                   if args.qat_learning_rate is not None else {}))
     if as_run:
-        return quantize_stage(train, validation, config, RunDirectory(args.model), model=source,
+        return quantize_stage(train, validation, config, RunDirectory(args.model),  # it finds the run's latest model
                               overwrite=args.overwrite).model_dir
     clf = tfkit.TextClassifier.load(source, precision="float32")
     return tfkit.quantize_aware(clf, train, validation, epochs=config.epochs, learning_rate=config.learning_rate)
