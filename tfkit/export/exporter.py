@@ -30,6 +30,7 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
 from tfkit.export.artifacts import ExportedArtifacts, Variant
 from tfkit.export.config import DEFAULT_TOLERANCES, ExportConfig, Format, Quantization
+from tfkit.export.edge import EdgeFileError, edge_reason, mediapipe_variant, raw_text_variant
 from tfkit.export.graph import ServingModule, wordpiece_vocab
 from tfkit.export.manifest import manifest_for, write_side_files
 from tfkit.export.op_costs import op_family_costs
@@ -114,8 +115,12 @@ def export(
         if Format.SAVED_MODEL in config.formats:
             variants.append(_saved_model(module, tmp, validation, check_data, config, log))
         if Format.TFLITE in config.formats:
+            texts = list(rep.texts) if representative_data is not None else None
             for quantization_ in config.quantization:
-                variants.append(_tflite(module, tmp, quantization_, samples, validation, config, log))
+                variant = _tflite(module, tmp, quantization_, samples, validation, config, log)
+                variants.append(variant)
+                variants += _edge_files(module, tmp, quantization_, variant, samples, texts, validation,
+                                        config, check_data.text_pairs is not None, log)
         artifacts = ExportedArtifacts(Path(output_dir), config, tuple(variants), validation.keras_score())
         atomic_write_json(tmp / "export.json", artifacts.to_dict())
         (tmp / "report.md").write_text(artifacts.report(), encoding="utf-8")
@@ -248,6 +253,40 @@ def _tflite(module: ServingModule, tmp: Path, quantization: Quantization, sample
     atomic_write_json(path.with_suffix(".json"), manifest)
     return Variant(quantization.value, "tflite", str(path.relative_to(tmp)), manifest["size_bytes"], check,
                    status, extra)
+
+
+def _edge_files(module: ServingModule, tmp: Path, quantization: Quantization, ids: Variant, samples: Any,
+                texts: list[str] | None, validation: ValidationSet, config: ExportConfig, pairs: bool,
+                log: Callable[[str], None]) -> list[Variant]:
+    """The raw-text and MediaPipe files of an accepted token-id variant (:mod:`tfkit.export.edge`); the
+    reason goes into ``ids.extra["edge_files"]`` when a model cannot have them."""
+    wanted = [kind for kind, on in (("raw_text", config.raw_text), ("mediapipe", config.mediapipe)) if on]
+    if not wanted or ids.path is None:
+        return []
+    reason = edge_reason(module, pairs)
+    if reason is not None:
+        ids.extra["edge_files"] = {kind: f"not written: {reason}" for kind in wanted}
+        log(f"  no raw-text/MediaPipe file: {reason}")
+        return []
+    kept = ids.extra.get("selective", {}).get("float_ops", [])  # full_int8: the same ops in float
+    out: list[Variant] = []
+    for kind in wanted:
+        try:
+            if kind == "raw_text":
+                made = raw_text_variant(module, tmp, quantization, ids, texts, validation, config.num_threads, log,
+                                        kept)
+            else:
+                made = mediapipe_variant(module, tmp, quantization, ids, samples, validation, config.num_threads,
+                                         log, kept)
+        except EdgeFileError as error:
+            made = f"not written: {error}"
+        if isinstance(made, str):
+            ids.extra.setdefault("edge_files", {})[kind] = made
+            log(f"  {kind}: {made}")
+        else:
+            ids.extra.setdefault("edge_files", {})[kind] = made.path
+            out.append(made)
+    return out
 
 
 def _within_budget(check: Any, config: ExportConfig) -> bool:
