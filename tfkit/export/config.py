@@ -79,6 +79,8 @@ class ExportConfig(_JsonConfig):
             WordPiece inside, scores and label out; :mod:`tfkit.export.edge`).
         mediapipe: beside each TFLite variant, a MediaPipe Tasks ``TextClassifier`` model
             (``mediapipe/model_<q>.tflite`` with MediaPipe's metadata: vocabulary, label names).
+        web: also write ``web/``, a static page that runs the MediaPipe file in the browser with
+            MediaPipe Tasks for Web (needs npm once, to fetch ``@mediapipe/tasks-text``).
         representative_samples: training examples used to calibrate ``full_int8``/``int16x8``.
         validation_samples: validation examples every file is run on (``None``: all of them).
         accuracy_budget: largest accuracy drop (in points) a variant may show against the Keras
@@ -105,6 +107,7 @@ class ExportConfig(_JsonConfig):
     raw_strings: bool = True
     raw_text: bool = True
     mediapipe: bool = True
+    web: bool = False
     representative_samples: int = 300
     validation_samples: int | None = None
     accuracy_budget: float = 1.0

@@ -114,7 +114,7 @@ def mediapipe_variant(module: Any, tmp: Path, quantization: Quantization, ids: V
         description="Text classifier exported by tfkit: BERT WordPiece tokenizer, softmax scores per label.")
     path.write_bytes(flatbuffer)
     smoke_test(path)
-    model = _ScoresAsLogits(LiteRTModel(path, num_threads))
+    model = ScoresAsLogits(LiteRTModel(path, num_threads))
     check = evaluate_model(model, validation, f"mediapipe/{path.name}")
     extra = _agreements(model, tmp / ids.path, validation, num_threads)
     extra["integer_only"] = op_table(path).summary()
@@ -128,7 +128,7 @@ def mediapipe_variant(module: Any, tmp: Path, quantization: Quantization, ids: V
                    manifest["size_bytes"], check, ids.status, extra)
 
 
-class _ScoresAsLogits:
+class ScoresAsLogits:
     """A MediaPipe file's softmax scores as log-probabilities, so label checks read them as logits."""
 
     def __init__(self, model: LiteRTModel):

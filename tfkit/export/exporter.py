@@ -121,6 +121,8 @@ def export(
                 variants.append(variant)
                 variants += _edge_files(module, tmp, quantization_, variant, samples, texts, validation,
                                         config, check_data.text_pairs is not None, log)
+        if config.web:
+            _web_page(tmp, variants, float_classifier, log)
         artifacts = ExportedArtifacts(Path(output_dir), config, tuple(variants), validation.keras_score())
         atomic_write_json(tmp / "export.json", artifacts.to_dict())
         (tmp / "report.md").write_text(artifacts.report(), encoding="utf-8")
@@ -287,6 +289,19 @@ def _edge_files(module: ServingModule, tmp: Path, quantization: Quantization, id
             ids.extra.setdefault("edge_files", {})[kind] = made.path
             out.append(made)
     return out
+
+
+def _web_page(tmp: Path, variants: list[Variant], classifier: Any, log: Callable[[str], None]) -> None:
+    """``web/``: the static MediaPipe Tasks for Web page around the preferred MediaPipe file."""
+    from tfkit.export.web_page import write_web_page
+
+    files = {v.name: v for v in variants if v.format == "mediapipe" and v.path is not None}
+    if not files:
+        raise ConfigError("Expected a MediaPipe file for web=True. Received: none was written (mediapipe=False, "
+                          "or the model cannot have one: see export.json 'edge_files'). Export with mediapipe=True.")
+    chosen = files.get(f"{Quantization.DYNAMIC_INT8.value}_mediapipe") or next(iter(files.values()))
+    log(f"Writing web/ around {chosen.path}")
+    write_web_page(tmp / "web", tmp / chosen.path, title=f"tfkit: {classifier.config.checkpoint}")
 
 
 def _within_budget(check: Any, config: ExportConfig) -> bool:
