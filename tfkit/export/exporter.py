@@ -101,6 +101,10 @@ def export(
         raw = False  # the raw-string signature takes one text: a pair model gets none, and says why
         log(f"  {PAIR_NO_RAW_STRINGS}")
     module = ServingModule(float_classifier, raw_strings=raw, batch_size=config.batch_size)
+    edge_module = module
+    if not raw and (config.raw_text or config.mediapipe) and check_data.text_pairs is None \
+            and wordpiece_vocab(float_classifier.tokenizer) is not None:  # raw_strings=False: no SavedModel signature,
+        edge_module = ServingModule(float_classifier, raw_strings=True)  # but the app files still tokenise inside
     log(f"Running the Keras model on {min(len(check_data), config.validation_samples or len(check_data))} "
         "validation examples")
     validation = ValidationSet.from_dataset(module, check_data, config.validation_samples, config.seed,
@@ -119,7 +123,7 @@ def export(
             for quantization_ in config.quantization:
                 variant = _tflite(module, tmp, quantization_, samples, validation, config, log)
                 variants.append(variant)
-                variants += _edge_files(module, tmp, quantization_, variant, samples, texts, validation,
+                variants += _edge_files(edge_module, tmp, quantization_, variant, samples, texts, validation,
                                         config, check_data.text_pairs is not None, log)
         if config.web:
             _web_page(tmp, variants, float_classifier, log)
