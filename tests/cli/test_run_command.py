@@ -47,7 +47,8 @@ def test_run_equals_train_prune_export(tiny_checkpoint, tmp_path):
     assert {"01_finetune", "03_prune", "05_export"} <= {p.name for p in together.iterdir()}
     summary = json.loads((together / "summary.json").read_text())
     assert summary["stages"] == ["finetune", "prune", "export"]
-    assert set(summary["export"]) == {"saved_model", "float32", "dynamic_int8"}
+    assert set(summary["export"]) == {"saved_model", "float32", "dynamic_int8", "float32_text", "dynamic_int8_text",
+                                      "float32_mediapipe", "dynamic_int8_mediapipe"}  # the app files by default
     for stage in ("01_finetune", "03_prune", "05_export"):
         assert json.loads((together / stage / "stage.json").read_text())["status"] == "complete"
     # resumable: a second run with --resume reuses every finished stage
