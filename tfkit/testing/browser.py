@@ -1,0 +1,218 @@
+"""Runs tfkit's web page (:func:`tfkit.export.web_page.write_web_page`) in headless Chromium and collects what it
+classified: nothing but the Debian ``chromium`` package and the standard library.
+
+How: a throw-away HTTP server on 127.0.0.1 serves the page folder, the sentences (``/__tfkit__/sentences.json``)
+and takes the page's results (``POST /__tfkit__/results``); Chromium opens
+``index.html?sentences=...&report=...`` as a subprocess in its own process group and is ended as soon as the
+results (or the page's error) arrive, or at ``timeout``.
+
+Examples:
+    >>> browser_labels("saved_models/reviews/export/web", ["a fine film", "dull"])   # doctest: +SKIP
+    [{'text': 'a fine film', 'label': 'pos', 'scores': {'neg': 0.1, 'pos': 0.9}, 'ms': 3.1}, ...]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+from urllib.parse import quote
+
+from tfkit.errors import ExternalToolError
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_FLAGS = (
+    "--headless=new",               # the only headless mode of current Chromium; full page, modules, WASM
+    "--no-sandbox",                 # Chromium refuses to start as root (containers, CI) with its sandbox
+    "--disable-gpu",
+    "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update",  # no calls home on an offline machine
+    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--enable-logging=stderr", "--v=0",  # console messages and page errors, for the error message
+)
+RESULTS = "/__tfkit__/results"
+SENTENCES = "/__tfkit__/sentences.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class BrowserRun:
+    """What the page reported: per sentence ``{"text", "label", "scores", "ms"}``, and timings (ms, s)."""
+
+    results: list[dict[str, Any]]
+    load_ms: float
+    classify_ms: float
+    wall_s: float
+    wasm: str
+    user_agent: str
+
+
+def find_chromium(chromium: str | os.PathLike | None = None) -> str:
+    """``chromium``, else ``$TFKIT_CHROMIUM``, else the first of :data:`CHROMIUM_NAMES` on PATH.
+
+    Raises:
+        ExternalToolError: none is found.
+    """
+    for candidate in (chromium, os.environ.get("TFKIT_CHROMIUM"), *CHROMIUM_NAMES):
+        if candidate and shutil.which(str(candidate)):
+            return str(shutil.which(str(candidate)))
+    raise ExternalToolError(
+        f"Expected a Chromium or Chrome executable. Received: chromium={chromium!r}, none of "
+        f"{', '.join(CHROMIUM_NAMES)} on PATH. Install it (apt-get install -y chromium) or set TFKIT_CHROMIUM.")
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+                      ".json": "application/json", ".css": "text/css", ".html": "text/html",
+                      ".tflite": "application/octet-stream"}
+
+    def __init__(self, *args: Any, harness: "_Harness", **kwargs: Any):
+        self.harness = harness
+        super().__init__(*args, directory=str(harness.root), **kwargs)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path.split("?")[0] == SENTENCES:
+            self._send(200, json.dumps(self.harness.sentences).encode())
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.split("?")[0] != RESULTS:
+            self._send(404, b"{}")
+            return
+        self._send(200, b"{}")
+        self.harness.receive(body)
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Harness:
+    def __init__(self, root: Path, sentences: Sequence[str]):
+        self.root, self.sentences = root, list(sentences)
+        self.arrived, self.payload = threading.Event(), None
+        handler = functools.partial(_Handler, harness=self)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def receive(self, body: bytes) -> None:
+        if not self.arrived.is_set():
+            self.payload = json.loads(body)
+            self.arrived.set()
+
+    def __enter__(self) -> "_Harness":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def browser_classify(page_folder: str | os.PathLike, sentences: Sequence[str], timeout: float = 120,
+                     chromium: str | os.PathLike | None = None, serve_root: str | os.PathLike | None = None,
+                     ) -> BrowserRun:
+    """Classifies ``sentences`` with the page in ``page_folder`` in headless Chromium.
+
+    ``serve_root``: the folder to serve (default the page's; a parent when the page references its model
+    outside its folder, ``copy_model=False``).
+
+    Raises:
+        ExternalToolError: Chromium is missing, exits early, the page reports an error, or nothing arrives
+            within ``timeout`` seconds (the message carries Chromium's console output).
+    """
+    page = Path(page_folder).resolve()
+    root = Path(serve_root).resolve() if serve_root is not None else page
+    path = page.relative_to(root).as_posix()
+    executable = find_chromium(chromium)
+    start = time.perf_counter()
+    with _Harness(root, sentences) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
+        port = harness.server.server_address[1]
+        prefix = "" if path == "." else f"{quote(path)}/"
+        url = f"http://127.0.0.1:{port}/{prefix}index.html?sentences={quote(SENTENCES)}&report={quote(RESULTS)}"
+        log = Path(profile) / "chromium.log"
+        with open(log, "wb") as stderr:
+            process = subprocess.Popen([executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}/data", url],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                       start_new_session=True)
+            try:
+                exited = _wait(harness, process, timeout)
+            finally:
+                _end(process)
+        output = log.read_text(encoding="utf-8", errors="replace")
+    wall = time.perf_counter() - start
+    payload = harness.payload
+    if payload is None:
+        why = f"Chromium exited with {exited}" if exited is not None else f"nothing arrived within {timeout:.0f} s"
+        raise ExternalToolError(f"Expected the page's results from {url}. Received: {why}. Chromium's output: "
+                                f"{_tail(output)}")
+    if "error" in payload:
+        raise ExternalToolError(f"Expected the page to classify {len(sentences)} sentences. Received: the page's "
+                                f"error: {payload['error']}. Chromium's output: {_tail(output)}")
+    return BrowserRun(payload["results"], payload["loadMs"], payload["totalMs"], wall, payload.get("wasm", ""),
+                      payload.get("userAgent", ""))
+
+
+def browser_labels(page_folder: str | os.PathLike, sentences: Sequence[str], timeout: float = 120,
+                   **options: Any) -> list[dict[str, Any]]:
+    """Per sentence, what the page in headless Chromium classified: ``{"text", "label", "scores", "ms"}``.
+
+    ``options``: those of :func:`browser_classify`.
+
+    Examples:
+        >>> [r["label"] for r in browser_labels(web, ["good", "bad"])]                 # doctest: +SKIP
+        ['pos', 'neg']
+    """
+    return browser_classify(page_folder, sentences, timeout, **options).results
+
+
+def _wait(harness: _Harness, process: subprocess.Popen, timeout: float) -> int | None:
+    """Waits for the results; returns Chromium's exit status if it ended first, else None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if harness.arrived.wait(0.2):
+            return None
+        if process.poll() is not None:  # a POST in flight as it exited still counts
+            return None if harness.arrived.wait(0.5) else process.returncode
+    return None
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Ends Chromium and its helpers: the process group it leads (started with a session of its own)."""
+    if process.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(output: str, lines: int = 25) -> str:
+    return "\n".join(output.strip().splitlines()[-lines:]) or "(none)"
+
+
+__all__ = ["BrowserRun", "browser_classify", "browser_labels", "find_chromium"]
