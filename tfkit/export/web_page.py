@@ -30,11 +30,11 @@ import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import Callable
 
 from tfkit._io import atomic_directory, atomic_write_json
@@ -135,10 +135,9 @@ def _page_file(name: str, config: dict, example: str, model_name: str, model_byt
     footer = (f"{html.escape(model_name)} &middot; {model_bytes / 1e6:.1f} MB &middot; "
               f"{MEDIAPIPE_WEB_PACKAGE} {html.escape(config['mediapipe_version'])} &middot; "
               "runs in this browser: the text does not leave it")
-    return Template(text).substitute(
-        title=html.escape(config["title"]), example=html.escape(example), footer=footer,
-        # inside <script>: "</" would end the element early
-        config=json.dumps(config).replace("</", "<\\/"))
+    values = {"title": html.escape(config["title"]), "example": html.escape(example), "footer": footer,
+              "config": json.dumps(config).replace("</", "<\\/")}  # inside <script>: "</" would end it early
+    return re.sub(r"\{\{(\w+)\}\}", lambda match: values[match.group(1)], text)  # one pass: values stay as given
 
 
 def mediapipe_web_package(package_dir: str | os.PathLike | None = None,

@@ -13,6 +13,7 @@ Examples:
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import http.server
@@ -184,6 +185,98 @@ def browser_labels(page_folder: str | os.PathLike, sentences: Sequence[str], tim
     return browser_classify(page_folder, sentences, timeout, **options).results
 
 
+def screenshot(page_folder: str | os.PathLike, path: str | os.PathLike, text: str | None = None,
+               size: tuple[int, int] = (800, 460), timeout: float = 120, chromium: str | os.PathLike | None = None,
+               ) -> Path:
+    """Saves a PNG of the page in ``page_folder`` once it has classified ``text`` (default: its example).
+
+    Driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``, standard library only): the
+    shot is taken when the page says it is ready (``<html data-ready>``), not after a guessed delay.
+
+    Raises:
+        ExternalToolError: Chromium is missing, or the page is not ready within ``timeout`` seconds.
+    """
+    page, path = Path(page_folder).resolve(), Path(path)
+    query = f"?text={quote(text)}" if text is not None else ""
+    with _Harness(page, []) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
+        url = f"http://127.0.0.1:{harness.server.server_address[1]}/index.html{query}"
+        with _DevTools(find_chromium(chromium), profile, size) as devtools:
+            session = devtools.page_session()
+            devtools.call("Emulation.setDeviceMetricsOverride", {"width": size[0], "height": size[1],
+                                                                 "deviceScaleFactor": 1, "mobile": False}, session)
+            devtools.call("Page.navigate", {"url": url}, session)
+            deadline, state = time.monotonic() + timeout, None
+            while time.monotonic() < deadline:
+                state = devtools.call("Runtime.evaluate", {
+                    "expression": "[document.documentElement.dataset.ready, document.title]",
+                    "returnByValue": True}, session)["result"].get("value")
+                if state and (state[0] == "true" or state[1] == "tfkit-web: error"):
+                    break
+                time.sleep(0.2)
+            if not state or state[0] != "true":
+                raise ExternalToolError(f"Expected the page at {url} to classify its text. Received: state "
+                                        f"{state} after {timeout:.0f} s.")
+            time.sleep(0.3)  # the bars' 0.15 s transition
+            shot = devtools.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(base64.b64decode(shot))
+    return path
+
+
+class _DevTools:
+    """Chromium driven over ``--remote-debugging-pipe``: JSON messages ended by NUL, written to its fd 3 and
+    read from its fd 4."""
+
+    def __init__(self, executable: str, profile: str, size: tuple[int, int]):
+        self.executable, self.profile, self.size, self.next_id = executable, profile, size, 0
+
+    def __enter__(self) -> "_DevTools":
+        to_child, self.writer = os.pipe()
+        self.reader, from_child = os.pipe()
+        # the child's fds 3 and 4 are the pipe ends dup2'ed there (pass_fds keeps the numbers it is given)
+        def wire() -> None:
+            os.dup2(to_child, 3)
+            os.dup2(from_child, 4)
+        self.process = subprocess.Popen(
+            [self.executable, *CHROMIUM_FLAGS, "--hide-scrollbars", "--remote-debugging-pipe",
+             f"--window-size={self.size[0]},{self.size[1]}", f"--user-data-dir={self.profile}/data", "about:blank"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=wire, close_fds=False)
+        os.close(to_child)
+        os.close(from_child)
+        self.buffer = b""
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _end(self.process)
+        os.close(self.writer)
+        os.close(self.reader)
+
+    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict:
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self.writer, json.dumps(message).encode() + b"\0")
+        while True:
+            while b"\0" not in self.buffer:
+                chunk = os.read(self.reader, 1 << 16)
+                if not chunk:
+                    raise ExternalToolError(f"Expected Chromium to answer {method}. Received: the pipe closed "
+                                            f"(exit {self.process.poll()}).")
+                self.buffer += chunk
+            raw, self.buffer = self.buffer.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise ExternalToolError(f"Expected Chromium to run {method}. Received: {reply['error']}.")
+                return reply["result"]
+
+    def page_session(self) -> str:
+        target = next(t for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        return self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
+
+
 def _wait(harness: _Harness, process: subprocess.Popen, timeout: float) -> int | None:
     """Waits for the results; returns Chromium's exit status if it ended first, else None."""
     deadline = time.monotonic() + timeout
@@ -215,4 +308,4 @@ def _tail(output: str, lines: int = 25) -> str:
     return "\n".join(output.strip().splitlines()[-lines:]) or "(none)"
 
 
-__all__ = ["BrowserRun", "browser_classify", "browser_labels", "find_chromium"]
+__all__ = ["BrowserRun", "browser_classify", "browser_labels", "find_chromium", "screenshot"]
