@@ -115,16 +115,23 @@ def with_text_classifier_metadata(flatbuffer: bytes, vocab: Sequence[str], label
 
 
 def softmax_flatbuffer(classifier: Any) -> tuple[bytes, tuple[str, ...]]:
-    """The classifier's float32 TFLite file on token ids ``[1, None]``, softmax applied; and its input tensors'
-    names in the file (ids, mask, segment)."""
+    """The classifier's float32 TFLite file on token ids ``[1, None]`` (longer inputs cut to ``max_length``),
+    softmax applied; and its input tensors' names in the file (ids, mask, segment)."""
     from tfkit._keras import tf
     from tfkit.export.graph import ServingModule
 
     module = ServingModule(classifier, raw_strings=False)
     names = module.names
 
+    max_length = classifier.config.max_length
+
     def probabilities(*tensors: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {"probabilities": tf.nn.softmax(module.logits(*tensors)["logits"])}
+        # MediaPipe truncates only fixed-length inputs: a longer text would reach past the position embeddings
+        # (GATHER index out of bounds). Cut as the Python tokenizer does: the first max_length - 1, the last.
+        length = tf.shape(tensors[0])[1]
+        keep = tf.minimum(length, max_length) - 1
+        cut = [tf.concat([t[:, :keep], t[:, length - 1:]], axis=1) for t in tensors]
+        return {"probabilities": tf.nn.softmax(module.logits(*cut)["logits"])}
 
     specs = [tf.TensorSpec([1, None], tf.int32, name=name) for name in names]
     function = tf.function(probabilities, input_signature=specs)
