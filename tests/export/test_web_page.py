@@ -58,7 +58,8 @@ def test_page_folder_holds_the_page_the_bundle_and_the_model(tmp_path, fake_pack
     page = (folder / "index.html").read_text(encoding="utf-8")
     assert "{{" not in page and "<b>" not in page.split("<body>")[1].split("<script>")[0]
     config = json.loads(re.search(r'id="tfkit-config">(.*?)</script>', page, re.S).group(1))
-    assert config == {"title": title, "model": "model.tflite", "mediapipe_version": "9.9.9"}
+    assert config == {"title": title, "model": "model.tflite", "mediapipe_version": "9.9.9", "serve_root": ".",
+                      "page_path": ""}
     assert "connect-src 'self'" in page  # nothing but its own server: no CDN, no usage logging
     for name in ("index.html", "app.js", "style.css"):
         assert not re.search(r"https?://(?!localhost)", (folder / name).read_text(encoding="utf-8")), name
@@ -73,7 +74,9 @@ def test_page_can_reference_its_model_beside_it(tmp_path, fake_package, fake_mod
     folder = write_web_page(tmp_path / "web", fake_model, copy_model=False, package_dir=fake_package,
                             log=lambda _: None)
     assert not (folder / "model.tflite").exists()
-    assert json.loads((folder / "web_page.json").read_text())["model"] == "../model.tflite"
+    manifest = json.loads((folder / "web_page.json").read_text())
+    assert (manifest["model"], manifest["serve_root"], manifest["open"]) == ("../model.tflite", "..",
+                                                                            "http://localhost:8000/web/")
 
 
 def test_files_that_are_not_mediapipe_models_are_refused(tmp_path, fake_package, fake_model):
@@ -172,8 +175,11 @@ def test_page_serves_its_model_from_a_sibling_file(tools, mediapipe_model, tmp_p
     shutil.copy(mediapipe_model, export / "model_mediapipe.tflite")
     folder = write_web_page(export / "web", export / "model_mediapipe.tflite", copy_model=False, package_dir=tools,
                             log=lambda _: None)
-    ours = browser_labels(folder, ["the film good great", "the film awful dull"], serve_root=export)
+    ours = browser_labels(folder, ["the film good great", "the film awful dull"])  # serves export/ (web_page.json)
     assert [r["label"] for r in ours] == ["pos", "neg"]
+    done = subprocess.run([browser.find_chromium(), *browser.CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'p'}",
+                           "--dump-dom", (folder / "index.html").as_uri()], capture_output=True, text=True, timeout=60)
+    assert f'-d "{export}" 8000' in done.stdout and "http://localhost:8000/web/" in done.stdout
 
 
 @pytest.mark.slow
@@ -192,7 +198,7 @@ def test_opened_as_a_file_the_page_says_how_to_serve_it(page, tmp_path):
     done = subprocess.run([browser.find_chromium(), *browser.CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'p'}",
                            "--dump-dom", (page / "index.html").as_uri()], capture_output=True, text=True, timeout=60)
     status = re.search(r'<p id="status"[^>]*>(.*?)</p>', done.stdout, re.S).group(1)
-    assert "python -m http.server -d" in status and str(page) in status
+    assert f'python -m http.server -d "{page}" 8000' in status and "http://localhost:8000/<" in status
 
 
 @pytest.mark.slow

@@ -76,7 +76,8 @@ def write_web_page(
         title: the page's title and heading.
         example: the sentence the text box starts with.
         copy_model: copy the model in as ``model.tflite``; ``False`` references it by its path relative to
-            ``folder`` (then serve a folder that holds both, e.g. the export folder).
+            ``folder`` (then serve the folder that holds both, e.g. the export folder, and open
+            ``http://localhost:8000/<folder's name>/``; ``web_page.json`` says which).
         package_dir: a ``node_modules/@mediapipe/tasks-text`` folder (default: :func:`mediapipe_web_package`).
 
     Raises:
@@ -89,11 +90,14 @@ def write_web_page(
     model = _read_model(model_file)
     package = mediapipe_web_package(package_dir, log=log)
     version = json.loads((package / "package.json").read_text(encoding="utf-8")).get("version", "unknown")
-    if copy_model:
-        model_url = "model.tflite"
-    else:
-        model_url = Path(os.path.relpath(model_file.resolve(), folder.resolve())).as_posix()
-    config = {"title": title, "model": model_url, "mediapipe_version": version}
+    root = folder.resolve() if copy_model else \
+        Path(os.path.commonpath([folder.resolve(), model_file.resolve().parent]))  # what a server must serve
+    model_url = "model.tflite" if copy_model else \
+        Path(os.path.relpath(model_file.resolve(), folder.resolve())).as_posix()
+    page_path = folder.resolve().relative_to(root).as_posix()
+    serve_root = Path(os.path.relpath(root, folder.resolve())).as_posix()  # "." or "..", relative: the folder moves
+    config = {"title": title, "model": model_url, "mediapipe_version": version, "serve_root": serve_root,
+              "page_path": "" if page_path == "." else page_path + "/"}
     with atomic_directory(folder, overwrite=overwrite) as tmp:
         for name in PAGE_FILES:
             (tmp / name).write_text(_page_file(name, config, example, model_file.name, len(model)), encoding="utf-8")
@@ -103,12 +107,14 @@ def write_web_page(
         if copy_model:
             (tmp / "model.tflite").write_bytes(model)
         atomic_write_json(tmp / "web_page.json", {
-            "title": title, "model": model_url, "source_model": str(model_file),
+            "title": title, "model": model_url, "source_model": model_file.name,
             "model_sha256": hashlib.sha256(model).hexdigest(), "model_bytes": len(model),
             "mediapipe_web": {"package": MEDIAPIPE_WEB_PACKAGE, "version": version},
-            "serve": f"python -m http.server -d {folder} 8000",
+            "serve_root": serve_root, "open": f"http://localhost:8000/{config['page_path']}",
         })
-    log(f"Web page written to {folder} (open it through a server: python -m http.server -d {folder} 8000)")
+    served = folder if copy_model else Path(os.path.normpath(folder / serve_root))
+    log(f"Web page written to {folder}: serve it with `python -m http.server -d {served} 8000` and open "
+        f"http://localhost:8000/{config['page_path']}")
     return folder
 
 

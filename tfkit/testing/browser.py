@@ -133,21 +133,18 @@ def browser_classify(page_folder: str | os.PathLike, sentences: Sequence[str], t
                      ) -> BrowserRun:
     """Classifies ``sentences`` with the page in ``page_folder`` in headless Chromium.
 
-    ``serve_root``: the folder to serve (default the page's; a parent when the page references its model
-    outside its folder, ``copy_model=False``).
+    ``serve_root``: the folder to serve (default: the one ``web_page.json`` names, the page's own folder or,
+    when the page references its model outside it, ``copy_model=False``, the folder holding both).
 
     Raises:
         ExternalToolError: Chromium is missing, exits early, the page reports an error, or nothing arrives
             within ``timeout`` seconds (the message carries Chromium's console output).
     """
-    page = Path(page_folder).resolve()
-    root = Path(serve_root).resolve() if serve_root is not None else page
-    path = page.relative_to(root).as_posix()
+    root, prefix = _served(page_folder, serve_root)
     executable = find_chromium(chromium)
     start = time.perf_counter()
     with _Harness(root, sentences) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
         port = harness.server.server_address[1]
-        prefix = "" if path == "." else f"{quote(path)}/"
         url = f"http://127.0.0.1:{port}/{prefix}index.html?sentences={quote(SENTENCES)}&report={quote(RESULTS)}"
         log = Path(profile) / "chromium.log"
         with open(log, "wb") as stderr:
@@ -196,10 +193,10 @@ def screenshot(page_folder: str | os.PathLike, path: str | os.PathLike, text: st
     Raises:
         ExternalToolError: Chromium is missing, or the page is not ready within ``timeout`` seconds.
     """
-    page, path = Path(page_folder).resolve(), Path(path)
+    (root, prefix), path = _served(page_folder, None), Path(path)
     query = f"?text={quote(text)}" if text is not None else ""
-    with _Harness(page, []) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
-        url = f"http://127.0.0.1:{harness.server.server_address[1]}/index.html{query}"
+    with _Harness(root, []) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
+        url = f"http://127.0.0.1:{harness.server.server_address[1]}/{prefix}index.html{query}"
         with _DevTools(find_chromium(chromium), profile, size) as devtools:
             session = devtools.page_session()
             devtools.call("Emulation.setDeviceMetricsOverride", {"width": size[0], "height": size[1],
@@ -275,6 +272,19 @@ class _DevTools:
     def page_session(self) -> str:
         target = next(t for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page")
         return self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
+
+
+def _served(page_folder: str | os.PathLike, serve_root: str | os.PathLike | None) -> tuple[Path, str]:
+    """The folder to serve (given, else the one the page's ``web_page.json`` names) and the page's URL prefix."""
+    page = Path(page_folder).resolve()
+    if serve_root is None:
+        manifest = page / "web_page.json"
+        relative = json.loads(manifest.read_text(encoding="utf-8")).get("serve_root", ".") if manifest.is_file() \
+            else "."
+        serve_root = Path(os.path.normpath(page / relative))
+    root = Path(serve_root).resolve()
+    path = page.relative_to(root).as_posix()
+    return root, "" if path == "." else f"{quote(path)}/"
 
 
 def _wait(harness: _Harness, process: subprocess.Popen, timeout: float) -> int | None:
