@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import fcntl
 import functools
 import http.server
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -143,7 +146,7 @@ def browser_classify(page_folder: str | os.PathLike, sentences: Sequence[str], t
     root, prefix = _served(page_folder, serve_root)
     executable = find_chromium(chromium)
     start = time.perf_counter()
-    with _Harness(root, sentences) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
+    with _Harness(root, sentences) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-", ignore_cleanup_errors=True) as profile:
         port = harness.server.server_address[1]
         url = f"http://127.0.0.1:{port}/{prefix}index.html?sentences={quote(SENTENCES)}&report={quote(RESULTS)}"
         log = Path(profile) / "chromium.log"
@@ -195,7 +198,7 @@ def screenshot(page_folder: str | os.PathLike, path: str | os.PathLike, text: st
     """
     (root, prefix), path = _served(page_folder, None), Path(path)
     query = f"?text={quote(text)}" if text is not None else ""
-    with _Harness(root, []) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-") as profile:
+    with _Harness(root, []) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-", ignore_cleanup_errors=True) as profile:
         url = f"http://127.0.0.1:{harness.server.server_address[1]}/{prefix}index.html{query}"
         with _DevTools(find_chromium(chromium), profile, size) as devtools:
             session = devtools.page_session()
@@ -224,21 +227,30 @@ class _DevTools:
     """Chromium driven over ``--remote-debugging-pipe``: JSON messages ended by NUL, written to its fd 3 and
     read from its fd 4."""
 
+    CALL_TIMEOUT = 60
+
     def __init__(self, executable: str, profile: str, size: tuple[int, int]):
         self.executable, self.profile, self.size, self.next_id = executable, profile, size, 0
 
     def __enter__(self) -> "_DevTools":
         to_child, self.writer = os.pipe()
         self.reader, from_child = os.pipe()
-        # the child's fds 3 and 4 are the pipe ends dup2'ed there (pass_fds keeps the numbers it is given)
-        def wire() -> None:
-            os.dup2(to_child, 3)
-            os.dup2(from_child, 4)
-        self.process = subprocess.Popen(
-            [self.executable, *CHROMIUM_FLAGS, "--hide-scrollbars", "--remote-debugging-pipe",
-             f"--window-size={self.size[0]},{self.size[1]}", f"--user-data-dir={self.profile}/data", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=wire, close_fds=False)
+        # above 9, so that neither is 3 or 4 (the first dup2 below would overwrite the other)
+        for low in (to_child, from_child):
+            high = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, 10)
+            os.close(low)
+            to_child, from_child = (high, from_child) if low == to_child else (to_child, high)
+        command = [self.executable, *CHROMIUM_FLAGS, "--hide-scrollbars", "--remote-debugging-pipe",
+                   f"--window-size={self.size[0]},{self.size[1]}", f"--user-data-dir={self.profile}/data",
+                   "about:blank"]
+        # a Python trampoline puts the pipe ends at fds 3 and 4, then becomes Chromium (preexec_fn is unsafe with
+        # threads; dash takes one-digit fds only)
+        trampoline = (f"import os, sys; os.dup2({to_child}, 3); os.dup2({from_child}, 4); "
+                      "os.execv(sys.argv[1], sys.argv[1:])")
+        self.process = subprocess.Popen([sys.executable, "-I", "-c", trampoline, *command],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True,
+                                        pass_fds=(to_child, from_child))
         os.close(to_child)
         os.close(from_child)
         self.buffer = b""
@@ -257,6 +269,9 @@ class _DevTools:
         os.write(self.writer, json.dumps(message).encode() + b"\0")
         while True:
             while b"\0" not in self.buffer:
+                if not select.select([self.reader], [], [], self.CALL_TIMEOUT)[0]:
+                    raise ExternalToolError(f"Expected Chromium to answer {method}. Received: no answer in "
+                                            f"{self.CALL_TIMEOUT} s.")
                 chunk = os.read(self.reader, 1 << 16)
                 if not chunk:
                     raise ExternalToolError(f"Expected Chromium to answer {method}. Received: the pipe closed "
