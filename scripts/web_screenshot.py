@@ -1,5 +1,5 @@
 """Regenerates docs/web_page.png: tfkit's web page (tfkit/export/web_page.py) in headless Chromium, after it
-classified an example sentence (the shot waits for the page to say it is ready).
+has classified a sentence typed into it (the shot waits until the page shows the scores).
 
 Without ``--model`` the page runs a tiny random BERT trained for a few seconds on the toy sentiment data of
 the tests (``tests/conftest.py``), written as a MediaPipe file with MediaPipe's own metadata writer in the side

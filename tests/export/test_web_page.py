@@ -145,7 +145,7 @@ def mediapipe_model(tools, tiny_checkpoint, tmp_path_factory):
 @pytest.fixture(scope="module")
 def page(tools, mediapipe_model, tmp_path_factory):
     return write_web_page(tmp_path_factory.mktemp("web") / "web", mediapipe_model, title="Toy sentiment",
-                          package_dir=tools, log=lambda _: None)
+                          example="the film bad awful", package_dir=tools, log=lambda _: None)
 
 
 @pytest.mark.slow
@@ -202,9 +202,16 @@ def test_opened_as_a_file_the_page_says_how_to_serve_it(page, tmp_path):
 
 
 @pytest.mark.slow
-def test_screenshot_shows_the_scores(page, tmp_path):
-    shot = browser.screenshot(page, tmp_path / "page.png", text="the film good great", size=(640, 400))
-    pixels = tf.io.decode_png(shot.read_bytes(), channels=3).numpy()
+def test_typed_text_is_classified_and_shown(page, tmp_path):
+    # the page starts on its negative example; typing a positive sentence moves the top bar to "pos"
+    shot = browser.screenshot(page, tmp_path / "page.png", text="the film good great", size=(640, 400),
+                              timeout=60)
+    pixels = tf.io.decode_png(shot.read_bytes(), channels=3).numpy().astype(int)
     assert pixels.shape == (400, 640, 3)
-    top = np.array([0x2F, 0x6F, 0xB0])  # the top label's bar colour (style.css --top)
-    assert (np.abs(pixels.astype(int) - top).sum(axis=2) < 8).sum() > 2000
+
+    def rows_of(colour):  # the pixel rows a bar colour of style.css covers
+        return np.nonzero((np.abs(pixels - np.array(colour)).sum(axis=2) < 8))[0]
+
+    top, other = rows_of([0x2F, 0x6F, 0xB0]), rows_of([0x8F, 0xB8, 0xDE])  # --top, --bar
+    assert len(top) > 2000 and len(other) > 50
+    assert top.mean() > other.mean()  # the top label's bar is the second row: "pos" (rows in label order)

@@ -146,7 +146,7 @@ def browser_classify(page_folder: str | os.PathLike, sentences: Sequence[str], t
     root, prefix = _served(page_folder, serve_root)
     executable = find_chromium(chromium)
     start = time.perf_counter()
-    with _Harness(root, sentences) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-", ignore_cleanup_errors=True) as profile:
+    with _Harness(root, sentences) as harness, _profile() as profile:
         port = harness.server.server_address[1]
         url = f"http://127.0.0.1:{port}/{prefix}index.html?sentences={quote(SENTENCES)}&report={quote(RESULTS)}"
         log = Path(profile) / "chromium.log"
@@ -188,39 +188,41 @@ def browser_labels(page_folder: str | os.PathLike, sentences: Sequence[str], tim
 def screenshot(page_folder: str | os.PathLike, path: str | os.PathLike, text: str | None = None,
                size: tuple[int, int] = (800, 460), timeout: float = 120, chromium: str | os.PathLike | None = None,
                ) -> Path:
-    """Saves a PNG of the page in ``page_folder`` once it has classified ``text`` (default: its example).
+    """Saves a PNG of the page in ``page_folder`` after ``text`` was typed into it and classified (default:
+    its example sentence, as loaded).
 
-    Driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``, standard library only): the
-    shot is taken when the page says it is ready (``<html data-ready>``), not after a guessed delay.
+    Driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``, standard library only): the text
+    is typed as a user would (an ``input`` event), and the shot is taken when the page has shown its scores
+    (``<html data-updates>`` counts them), not after a guessed delay.
 
     Raises:
-        ExternalToolError: Chromium is missing, or the page is not ready within ``timeout`` seconds.
+        ExternalToolError: Chromium is missing, or the page shows no scores within ``timeout`` seconds.
     """
     (root, prefix), path = _served(page_folder, None), Path(path)
-    query = f"?text={quote(text)}" if text is not None else ""
-    with _Harness(root, []) as harness, tempfile.TemporaryDirectory(prefix="tfkit-chromium-", ignore_cleanup_errors=True) as profile:
-        url = f"http://127.0.0.1:{harness.server.server_address[1]}/{prefix}index.html{query}"
-        with _DevTools(find_chromium(chromium), profile, size) as devtools:
-            session = devtools.page_session()
-            devtools.call("Emulation.setDeviceMetricsOverride", {"width": size[0], "height": size[1],
-                                                                 "deviceScaleFactor": 1, "mobile": False}, session)
-            devtools.call("Page.navigate", {"url": url}, session)
-            deadline, state = time.monotonic() + timeout, None
-            while time.monotonic() < deadline:
-                state = devtools.call("Runtime.evaluate", {
-                    "expression": "[document.documentElement.dataset.ready, document.title]",
-                    "returnByValue": True}, session)["result"].get("value")
-                if state and (state[0] == "true" or state[1] == "tfkit-web: error"):
-                    break
-                time.sleep(0.2)
-            if not state or state[0] != "true":
-                raise ExternalToolError(f"Expected the page at {url} to classify its text. Received: state "
-                                        f"{state} after {timeout:.0f} s.")
-            time.sleep(0.3)  # the bars' 0.15 s transition
-            shot = devtools.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
+    with _Harness(root, []) as harness, _profile() as profile, \
+            _DevTools(find_chromium(chromium), profile, size) as devtools:
+        url = f"http://127.0.0.1:{harness.server.server_address[1]}/{prefix}index.html"
+        session = devtools.page_session()
+        devtools.call("Emulation.setDeviceMetricsOverride", {"width": size[0], "height": size[1],
+                                                             "deviceScaleFactor": 1, "mobile": False}, session)
+        devtools.call("Page.navigate", {"url": url}, session)
+        deadline = time.monotonic() + timeout
+        devtools.wait_for_updates(session, 1, deadline, url)
+        if text is not None:
+            devtools.evaluate(session, f"(() => {{ const box = document.getElementById('text'); "
+                                       f"box.value = {json.dumps(text)}; box.dispatchEvent(new Event('input')); "
+                                       "return true; })()")
+            devtools.wait_for_updates(session, 2, deadline, url)
+        time.sleep(0.3)  # the bars' 0.15 s transition
+        shot = devtools.call("Page.captureScreenshot", {"format": "png"}, session)["data"]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(base64.b64decode(shot))
     return path
+
+
+def _profile() -> tempfile.TemporaryDirectory:
+    """A throw-away Chromium profile folder (Chromium may still be writing to it as it is ended)."""
+    return tempfile.TemporaryDirectory(prefix="tfkit-chromium-", ignore_cleanup_errors=True)
 
 
 class _DevTools:
@@ -283,6 +285,26 @@ class _DevTools:
                 if "error" in reply:
                     raise ExternalToolError(f"Expected Chromium to run {method}. Received: {reply['error']}.")
                 return reply["result"]
+
+    def evaluate(self, session: str, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        return self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                         session)["result"].get("value")
+
+    def wait_for_updates(self, session: str, count: int, deadline: float, url: str) -> None:
+        """Waits until the page has shown ``count`` results (``data-updates``); raises on its error or at
+        ``deadline``."""
+        state = None
+        while time.monotonic() < deadline:
+            state = self.evaluate(session, "[Number(document.documentElement.dataset.updates || 0), "
+                                           "document.title, document.getElementById('status').textContent]")
+            if state and state[0] >= count:
+                return
+            if state and state[1] == "tfkit-web: error":
+                break
+            time.sleep(0.2)
+        raise ExternalToolError(f"Expected the page at {url} to show its scores. Received: (updates, title, status) "
+                                f"= {state}.")
 
     def page_session(self) -> str:
         target = next(t for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page")

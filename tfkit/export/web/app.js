@@ -89,17 +89,18 @@ async function main() {
     return;
   }
   let pending = false;
+  let updates = 0;
   const update = () => {
     pending = false;
     const result = classify(classifier, textBox.value);
     render(result);
     setStatus(`Top label: ${result.label} \u00b7 ${result.ms.toFixed(1)} ms`);
+    document.documentElement.dataset.updates = String(++updates);  // for screenshots: scores shown
   };
   textBox.addEventListener("input", () => {
     if (!pending) { pending = true; requestAnimationFrame(update); }
   });
   update();
-  document.documentElement.dataset.ready = "true";
 }
 
 main().catch(async (error) => {
