@@ -117,10 +117,10 @@ def main() -> None:
     long_tokens = len(clf.tokenizer(LONG_TEXT)["input_ids"])
 
     # the web page in headless Chromium, against MediaPipe's Python classifier on the same file
-    from tfkit.export.web_page import browser_labels
+    from tfkit.testing.browser import browser_labels
 
     web_texts = texts[:args.web_sentences]
-    web = browser_labels(out / "web", web_texts)
+    web = browser_labels(out / "web", web_texts, timeout=600)
     names = list(clf.config.labels)
     web_labels = np.array([names.index(r["label"]) for r in web])
     web_agreement = float(np.mean(web_labels == mp_labels[:len(web_texts)]))

@@ -126,7 +126,7 @@ def export(
                 variants += _edge_files(edge_module, tmp, quantization_, variant, samples, texts, validation,
                                         config, check_data.text_pairs is not None, log)
         if config.web:
-            _web_page(tmp, variants, float_classifier, log)
+            _web_page(tmp, Path(output_dir), variants, float_classifier, log)
         artifacts = ExportedArtifacts(Path(output_dir), config, tuple(variants), validation.keras_score())
         atomic_write_json(tmp / "export.json", artifacts.to_dict())
         (tmp / "report.md").write_text(artifacts.report(), encoding="utf-8")
@@ -295,7 +295,8 @@ def _edge_files(module: ServingModule, tmp: Path, quantization: Quantization, id
     return out
 
 
-def _web_page(tmp: Path, variants: list[Variant], classifier: Any, log: Callable[[str], None]) -> None:
+def _web_page(tmp: Path, output_dir: Path, variants: list[Variant], classifier: Any,
+              log: Callable[[str], None]) -> None:
     """``web/``: the static MediaPipe Tasks for Web page around the preferred MediaPipe file."""
     from tfkit.export.web_page import write_web_page
 
@@ -305,7 +306,9 @@ def _web_page(tmp: Path, variants: list[Variant], classifier: Any, log: Callable
                           "or the model cannot have one: see export.json 'edge_files'). Export with mediapipe=True.")
     chosen = files.get(f"{Quantization.DYNAMIC_INT8.value}_mediapipe") or next(iter(files.values()))
     log(f"Writing web/ around {chosen.path}")
-    write_web_page(tmp / "web", tmp / chosen.path, title=f"tfkit: {classifier.config.checkpoint}")
+    write_web_page(tmp / "web", tmp / chosen.path, title=f"tfkit: {classifier.config.checkpoint}", copy_model=False,
+                   log=lambda _: None)  # its own message would name the temporary folder
+    log(f"  web page: python -m http.server -d {output_dir} 8000, then open http://localhost:8000/web/")
 
 
 def _within_budget(check: Any, config: ExportConfig) -> bool:
