@@ -65,3 +65,7 @@ class VariantNotWrittenError(TfkitError, FileNotFoundError):
 
 class ReportError(TfkitError, ValueError):
     """A file a report needs (a stage's table, figure or record) is missing or not what it should be."""
+
+
+class MetadataError(TfkitError, ValueError):
+    """A TFLite file cannot take, or does not carry, the metadata asked for (e.g. MediaPipe's)."""
