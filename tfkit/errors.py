@@ -69,3 +69,7 @@ class ReportError(TfkitError, ValueError):
 
 class MetadataError(TfkitError, ValueError):
     """A TFLite file cannot take, or does not carry, the metadata asked for (e.g. MediaPipe's)."""
+
+
+class SideEnvError(TfkitError, RuntimeError):
+    """A side virtual environment (for a peer such as MediaPipe) could not be built."""
