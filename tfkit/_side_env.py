@@ -104,9 +104,9 @@ def side_python(name: str, requirements: Sequence[str], base_python: str | None 
     building = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=root))
     try:
         _run([base_python, "-m", "venv", str(building)], f"python -m venv for '{name}'", timeout)
-        _run([str(_python_in(building)), "-m", "pip", "install", "--disable-pip-version-check",
-              "--no-input", *requirements], f"pip install {' '.join(requirements)} (side environment '{name}')",
-             timeout)
+        if requirements:
+            _run([str(_python_in(building)), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+                  *requirements], f"pip install {' '.join(requirements)} (side environment '{name}')", timeout)
         (building / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
         _replace(building, target, marker)
     finally:

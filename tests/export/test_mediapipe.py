@@ -1,0 +1,185 @@
+"""MediaPipe Tasks TextClassifier files: metadata written without MediaPipe, then run by MediaPipe itself.
+
+The MediaPipe tests need the ``mediapipe==1.2.3`` side environment (``tfkit.export.mediapipe_runtime``):
+outside CI they skip when it is missing (set ``TFKIT_MEDIAPIPE_PYTHON`` to an interpreter with MediaPipe, or
+build it once with ``python -c "from tfkit.export.mediapipe_runtime import mediapipe_python as m; m(True)"``);
+with ``CI=true`` they build it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tfkit
+from tfkit._keras import keras, tf
+from tfkit.errors import MetadataError
+from tfkit.export import LiteRTModel
+from tfkit.export.graph import ServingModule, wordpiece_vocab
+from tfkit.export.mediapipe_metadata import METADATA_FIELD, read_metadata, with_text_classifier_metadata
+
+from tests.conftest import IN_CI, require, toy_texts
+
+TEXTS = ["the film good great", "the film bad awful", "good", "the film was boring and the plot was weak",
+         "a wonderful story but a poor actor", "fun"]  # ASCII lower case: MediaPipe and HF tokenise alike
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_checkpoint):
+    keras.utils.set_random_seed(0)  # module-scoped: built before the per-test seed
+    texts, labels = toy_texts(48)
+    toy = tfkit.data.from_lists(texts, labels)
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16,
+                                               precision="float32")
+    clf.compile(learning_rate=3e-3, batch_size=8)
+    clf.fit(toy, epochs=10, verbose=0)  # has learnt the toy task: a wrong label order or input would show
+    assert clf.evaluate(toy, verbose=0)["accuracy"] > 0.9
+    return clf
+
+
+def _convert(function, module=None) -> bytes:
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], module)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    return converter.convert()
+
+
+@pytest.fixture(scope="module")
+def scores_file(classifier) -> bytes:
+    """Probabilities from ``[1, None]`` int32 input_ids/attention_mask/token_type_ids (three inputs, one output)."""
+    module = ServingModule(classifier, raw_strings=False)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None], tf.int32, name=name) for name in module.names])
+    def scores(input_ids, attention_mask, token_type_ids):
+        return {"probabilities": tf.nn.softmax(module.logits(input_ids, attention_mask, token_type_ids)["logits"])}
+
+    return _convert(scores, module)
+
+
+@pytest.fixture(scope="module")
+def tagged(classifier, scores_file, tmp_path_factory):
+    path = tmp_path_factory.mktemp("mediapipe") / "model_mediapipe.tflite"
+    path.write_bytes(with_text_classifier_metadata(
+        scores_file, vocab=wordpiece_vocab(classifier.tokenizer), labels=list(classifier.config.labels),
+        name="TextClassifier", description="Classify the input text into a set of known categories."))
+    return path
+
+
+def _litert_scores(path, classifier, texts) -> np.ndarray:
+    model = LiteRTModel(path)
+    rows = []
+    for text in texts:
+        enc = classifier.tokenizer([text], return_tensors="np")
+        rows.append(model({name: enc[name].astype(np.int32) for name in model.input_names}))
+    return np.concatenate(rows)
+
+
+def test_metadata_round_trips(tagged, classifier, scores_file):
+    data = tagged.read_bytes()
+    metadata = read_metadata(data)
+    assert metadata["name"] == "TextClassifier" and metadata["min_parser_version"] == "1.1.0"
+    assert metadata["description"].startswith("Classify")
+    # Each model input carries the metadata name MediaPipe looks its tensor up by.
+    roles = {entry["name"]: entry["tensor"] for entry in metadata["inputs"]}
+    assert roles == {"ids": "serving_default_input_ids:0", "mask": "serving_default_attention_mask:0",
+                     "segment_ids": "serving_default_token_type_ids:0"}
+    (tokenizer,) = metadata["input_process_units"]
+    assert tokenizer["options_type"] == 4  # BertTokenizerOptions
+    assert tokenizer["vocab_file"] == [{"name": "vocab.txt", "type": 5, "description": tokenizer["vocab_file"][0][
+        "description"]}]
+    (score,) = metadata["outputs"]
+    assert score["name"] == "score" and (score["min"], score["max"]) == ([0.0], [1.0])
+    assert [(f["name"], f["type"]) for f in score["associated_files"]] == [("labels.txt", 2)]  # TENSOR_AXIS_LABELS
+    assert metadata["labels"] == list(classifier.config.labels)
+    assert metadata["vocab"] == wordpiece_vocab(classifier.tokenizer)
+    assert list(metadata["files"]) == ["vocab.txt", "labels.txt"]
+    # The model itself is unchanged: the tagged file computes what the plain one does.
+    plain = tagged.with_name("plain.tflite")
+    plain.write_bytes(scores_file)
+    np.testing.assert_array_equal(_litert_scores(tagged, classifier, TEXTS[:2]),
+                                  _litert_scores(plain, classifier, TEXTS[:2]))
+
+
+def test_tagging_again_replaces_the_metadata(tagged, classifier):
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = tagged.read_bytes()
+    vocab = wordpiece_vocab(classifier.tokenizer)
+    again = with_text_classifier_metadata(data, vocab=vocab, labels=["no", "yes"], name="Other")
+    assert read_metadata(again)["labels"] == ["no", "yes"] and read_metadata(again)["name"] == "Other"
+    model = schema.Model.GetRootAs(again, 0)
+    names = [model.Metadata(i).Name().decode() for i in range(model.MetadataLength())]
+    assert names.count(METADATA_FIELD) == 1
+    # Same arguments, same bytes: re-tagging is idempotent and the output reproducible (fixed zip dates).
+    assert with_text_classifier_metadata(
+        again, vocab=vocab, labels=list(classifier.config.labels), name="TextClassifier",
+        description="Classify the input text into a set of known categories.") == data
+
+
+@pytest.fixture(scope="module")
+def two_input_file() -> bytes:
+    @tf.function(input_signature=[tf.TensorSpec([1, None], tf.int32, name="input_ids"),
+                                  tf.TensorSpec([1, None], tf.int32, name="attention_mask")])
+    def scores(input_ids, attention_mask):
+        total = tf.cast(tf.reduce_sum(input_ids * attention_mask, axis=1, keepdims=True), tf.float32)
+        return {"probabilities": tf.concat([total, -total], axis=1)}
+
+    return _convert(scores)
+
+
+def test_a_missing_input_is_named(two_input_file, scores_file):
+    with pytest.raises(MetadataError, match=r"Expected .*Received: inputs .*not found: segment_ids='token_type_ids'"):
+        with_text_classifier_metadata(two_input_file, vocab=["[PAD]"], labels=["a", "b"], name="x")
+    with pytest.raises(MetadataError, match="not found: ids='word_ids'"):
+        with_text_classifier_metadata(scores_file, vocab=["[PAD]"], labels=["a", "b"], name="x", ids_name="word_ids")
+    with pytest.raises(MetadataError, match=r"shape \[1, 3\].*Received: shape \[1, 2\]"):
+        with_text_classifier_metadata(scores_file, vocab=["[PAD]"], labels=["a", "b", "c"], name="x")
+    with pytest.raises(MetadataError, match="Expected a TFLite flatbuffer"):
+        with_text_classifier_metadata(b"not a model at all", vocab=["[PAD]"], labels=["a", "b"], name="x")
+    with pytest.raises(MetadataError, match="TFLITE_METADATA"):
+        read_metadata(scores_file)
+
+
+@pytest.fixture(scope="module")
+def mediapipe():
+    from tfkit.export.mediapipe_runtime import mediapipe_python
+
+    python = mediapipe_python(create=IN_CI)  # in CI a failed build fails the test (SideEnvError)
+    require(python is not None, "no MediaPipe side environment (set TFKIT_MEDIAPIPE_PYTHON, or build it with "
+                                "tfkit.export.mediapipe_runtime.mediapipe_python(create=True))")
+    return python
+
+
+# slow: in CI the first run builds the MediaPipe side environment (pip, minutes); the calls take ~2 s.
+@pytest.mark.slow
+def test_mediapipe_loads_the_file_and_scores_like_litert(mediapipe, tagged, classifier):
+    from tfkit.export.mediapipe_runtime import MediaPipeTextClassifier
+
+    with MediaPipeTextClassifier(tagged, python=mediapipe) as model:
+        assert model.labels == tuple(classifier.config.labels) and model.version == "1.2.3"
+        scores = model.scores(TEXTS)
+        assert len(model.latencies_ms) == len(TEXTS) and min(model.latencies_ms) > 0
+    # MediaPipe's own C++ tokenizer, from the packed vocabulary, gives the ids the HF tokenizer gives.
+    np.testing.assert_allclose(scores, _litert_scores(tagged, classifier, TEXTS), atol=1e-5)
+    expected = [p["label"] for p in classifier.predict(TEXTS)]
+    assert [model.labels[i] for i in scores.argmax(axis=1)] == expected
+    assert len(set(expected)) == 2
+
+
+@pytest.mark.slow
+def test_a_failed_call_says_whether_the_worker_survived(mediapipe, tagged):
+    from tfkit.export.mediapipe_runtime import MediaPipeError, MediaPipeTextClassifier
+
+    model = MediaPipeTextClassifier(tagged, python=mediapipe)
+    try:
+        # MediaPipe neither pads nor truncates a dynamic-length model's inputs: 200 words overrun the tiny
+        # model's 128 positions.
+        # MediaPipe 1.2.3's classifier fails every later call too (the worker's retry finds that out).
+        with pytest.raises(MediaPipeError, match="failed on text 1 of 2 .the worker stopped") as failure:
+            model.scores(["good", "good " * 200])
+        assert failure.value.usable is False
+        with pytest.raises(MediaPipeError, match="closed"):
+            model.scores(["good"])
+    finally:
+        model.close()
+    with pytest.raises(MediaPipeError, match="could not load"):
+        MediaPipeTextClassifier(tagged.with_name("missing.tflite"), python=mediapipe)
