@@ -103,7 +103,9 @@ def side_python(name: str, requirements: Sequence[str], base_python: str | None 
     root.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{name}-building-", dir=root))
     try:
-        _run([base_python, "-m", "venv", str(building)], f"python -m venv for '{name}'", timeout)
+        # Without requirements there is nothing to install, and no pip to bootstrap (ensurepip costs seconds).
+        _run([base_python, "-m", "venv", *([] if requirements else ["--without-pip"]), str(building)],
+             f"python -m venv for '{name}'", timeout)
         if requirements:
             _run([str(_python_in(building)), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
                   *requirements], f"pip install {' '.join(requirements)} (side environment '{name}')", timeout)
