@@ -238,7 +238,8 @@ def with_text_classifier_metadata(flatbuffer: bytes, *, vocab: Sequence[str], la
         tree.buffers[entry.buffer] = blob
     builder = flatbuffers.Builder(1024)
     builder.Finish(tree.Pack(builder), _TFLITE_ID)
-    # The files as MediaPipe's populator packs them: a zip (stored, not deflated) appended to the flatbuffer.
+    # The files as MediaPipe's populator packs them: a zip appended to the flatbuffer, members stored (MediaPipe
+    # 1.2.3 does not load a file whose members are deflated: measured).
     out = io.BytesIO(bytes(builder.Output()))
     out.seek(0, io.SEEK_END)
     with zipfile.ZipFile(out, "a") as archive:
