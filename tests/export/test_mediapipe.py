@@ -165,6 +165,48 @@ def test_mediapipe_loads_the_file_and_scores_like_litert(mediapipe, tagged, clas
     assert len(set(expected)) == 2
 
 
+@pytest.fixture(scope="module")
+def echo_file(classifier, tmp_path_factory):
+    """A model whose "scores" are its inputs: the first 8 ids, mask values and segment ids (-1 past the end), and
+    the length: what MediaPipe feeds it, read straight off its scores."""
+    @tf.function(input_signature=[tf.TensorSpec([1, None], tf.int32, name=name)
+                                  for name in ("input_ids", "attention_mask", "token_type_ids")])
+    def echo(input_ids, attention_mask, token_type_ids):
+        parts = [tf.cast(tf.pad(t, [[0, 0], [0, ECHO]], constant_values=-1)[:, :ECHO], tf.float32)
+                 for t in (input_ids, attention_mask, token_type_ids)]
+        length = tf.cast(tf.shape(input_ids)[1:2], tf.float32)[None, :]
+        return {"echo": tf.reshape(tf.concat([*parts, length], axis=1), [1, 3 * ECHO + 1])}
+
+    labels = [f"{kind}{i}" for kind in ("id", "mask", "segment") for i in range(ECHO)] + ["length"]
+    path = tmp_path_factory.mktemp("echo") / "echo.tflite"
+    path.write_bytes(with_text_classifier_metadata(_convert(echo), vocab=wordpiece_vocab(classifier.tokenizer),
+                                                   labels=labels, name="echo"))
+    return path
+
+
+ECHO = 8
+
+
+@pytest.mark.slow
+def test_mediapipe_feeds_the_hf_tokenizer_inputs_for_ascii_text(mediapipe, echo_file, classifier):
+    from tfkit.export.mediapipe_runtime import MediaPipeTextClassifier
+
+    texts = ["good film", "GOOD Film!", "  the  plot, it was bad  ", "", "the " * 11]
+    with MediaPipeTextClassifier(echo_file, python=mediapipe) as model:
+        echoed = model.scores(texts + ["gööd"]).astype(int)  # raw outputs: MediaPipe applies no softmax
+    for text, row in zip(texts, echoed):
+        ids = classifier.tokenizer(text)["input_ids"]  # no padding, no truncation: MediaPipe does neither
+        pad = [-1] * max(ECHO - len(ids), 0)
+        assert row[-1] == len(ids)
+        assert list(row[:ECHO]) == (ids + pad)[:ECHO], text
+        assert list(row[ECHO:2 * ECHO]) == ([1] * len(ids) + pad)[:ECHO]
+        assert list(row[2 * ECHO:3 * ECHO]) == ([0] * len(ids) + pad)[:ECHO]
+    # A known difference (MediaPipe 1.2.3): it lower-cases ASCII only and keeps accents, HF's uncased BERT strips
+    # them: "gööd" is [UNK] to MediaPipe, "good" to HF.
+    unk, good = classifier.tokenizer.unk_token_id, classifier.tokenizer.convert_tokens_to_ids("good")
+    assert classifier.tokenizer("gööd")["input_ids"][1] == good and echoed[-1][1] == unk
+
+
 @pytest.mark.slow
 def test_a_failed_call_says_whether_the_worker_survived(mediapipe, tagged):
     from tfkit.export.mediapipe_runtime import MediaPipeError, MediaPipeTextClassifier
