@@ -83,6 +83,8 @@ def __getattr__(name: str) -> Any:
         return private(name)
     if name == "ResizingQuantizationDebugger":
         return _resizing_debugger()
+    if name == "calibrate_with_custom_ops":
+        return _calibrate_with_custom_ops()
     raise AttributeError(f"module 'tfkit._compat' has no attribute {name!r}")
 
 
@@ -103,4 +105,25 @@ def _resizing_debugger() -> type:
     return ResizingQuantizationDebugger
 
 
-PRIVATE_NAMES = (*PRIVATE, "ResizingQuantizationDebugger")
+@functools.lru_cache(maxsize=None)
+def _calibrate_with_custom_ops() -> Any:
+    """``calibrate_with_custom_ops(converter, registerers)``: lets the converter's calibrator run custom ops.
+
+    The calibrator of ``full_int8``/``int16x8``/``qat_int8`` runs the model, and a raw-text model holds
+    the tokenizer's custom ops; TensorFlow 2.21 takes their registrars only through the private
+    ``TargetSpec._experimental_custom_op_registerers``."""
+    from tfkit._keras import tf
+
+    if not hasattr(tf.lite.TargetSpec(), "_experimental_custom_op_registerers"):
+        raise CompatibilityError(
+            "Expected tf.lite.TargetSpec()._experimental_custom_op_registerers (tensorflow 2.21; used for "
+            "calibrating raw-text TFLite files, whose tokenizer ops are custom). Received: no such attribute. "
+            "Install tensorflow-cpu==2.21.*, the version tfkit supports.")
+
+    def calibrate_with_custom_ops(converter: Any, registerers: list[Any]) -> None:
+        converter.target_spec._experimental_custom_op_registerers = list(registerers)
+
+    return calibrate_with_custom_ops
+
+
+PRIVATE_NAMES = (*PRIVATE, "ResizingQuantizationDebugger", "calibrate_with_custom_ops")

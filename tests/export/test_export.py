@@ -40,7 +40,8 @@ def classifier(tiny_checkpoint, toy):
 def exported(classifier, toy, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "export"
     return tfkit.export(classifier, out, formats=["saved_model", "tflite"], quantization=ALL,
-                        train=toy, validation=toy, representative_samples=24)
+                        train=toy, validation=toy, representative_samples=24,
+                        raw_text=False, mediapipe=False)  # app files: tests/export/test_raw_text.py, test_mediapipe.py
 
 
 def test_every_variant_is_written_checked_and_described(exported, classifier):

@@ -23,7 +23,7 @@ def test_export_stage_writes_and_resumes(tiny_checkpoint, tmp_path):
     run = RunDirectory(tmp_path / "run")
     with pytest.raises(CheckpointError, match="no finished"):
         export_stage(data, data, ExportConfig(), run, log=lambda _: None)
-    config = ExportConfig(quantization=("dynamic_int8",), raw_strings=False)
+    config = ExportConfig(quantization=("dynamic_int8",), raw_strings=False, raw_text=False, mediapipe=False)
     result = export_stage(data, data, config, run, model=model_dir, log=lambda _: None)
     stage = json.loads((result.path / "stage.json").read_text())
     assert stage["status"] == "complete" and stage["config"]["model"] == str(model_dir)

@@ -75,7 +75,7 @@ def test_qat_file_is_integer_only_and_runs_on_litert(qat_run, toy):
 
 def test_float_files_fail_the_integer_only_check(trained, toy, tmp_path):
     tfkit.export(trained, tmp_path / "export", formats=["tflite"], quantization=["float32", "dynamic_int8"],
-                 validation=toy)
+                 validation=toy, raw_text=False, mediapipe=False)
     for variant in ("float32", "dynamic_int8"):
         path = tmp_path / "export" / "tflite" / f"model_{variant}.tflite"
         manifest = json.loads(path.with_suffix(".json").read_text())
@@ -131,7 +131,8 @@ def test_pruned_zeros_survive_qat_into_the_integer_file(trained, toy, tmp_path):
     assert kernel_sparsity(pruned) >= 0.45
     qat = quantize_aware(pruned, toy, epochs=1, learning_rate=1e-3, batch_size=8, verbose=0)
     assert qat.prune_preserve  # chosen from the sparsity
-    tfkit.export(qat, tmp_path / "export", train=toy, validation=toy, formats=["tflite"], op_costs=False)
+    tfkit.export(qat, tmp_path / "export", train=toy, validation=toy, formats=["tflite"], op_costs=False,
+                 raw_text=False, mediapipe=False)
     kept = new_nonzeros(tmp_path / "export" / "tflite" / "model_qat_int8.tflite", pruned)
     assert kept["checked_kernels"] >= 12 and kept["source_zeros"] > 0
     assert kept["new_nonzeros"] == 0
@@ -158,7 +159,8 @@ def test_every_twin_family_trains_and_exports_integer_only(model_type, tmp_path)
                                         ClassifierConfig(labels=data.labels, precision="float32", max_length=16))
     qat = quantize_aware(clf, data, epochs=1, learning_rate=1e-4, batch_size=8, verbose=0)
     assert qat.fit_record["optimizer_steps"] > 0
-    tfkit.export(qat, tmp_path / "export", train=data, validation=data, formats=["tflite"], op_costs=False)
+    tfkit.export(qat, tmp_path / "export", train=data, validation=data, formats=["tflite"], op_costs=False,
+                 raw_text=False, mediapipe=False)
     path = tmp_path / "export" / "tflite" / "model_qat_int8.tflite"
     assert op_table(path).integer_only
 

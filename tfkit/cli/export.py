@@ -50,6 +50,14 @@ def add_export_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="keep variants outside the accuracy budget (flagged)")
     p.add_argument("--no-raw-strings", action="store_true",
                    help="leave out the SavedModel's raw-string (in-graph tokenizer) signature")
+    p.add_argument("--no-raw-text", action="store_true",
+                   help="leave out the raw-text TFLite files (model_<variant>_text.tflite: one string in, "
+                        "WordPiece inside)")
+    p.add_argument("--no-mediapipe", action="store_true",
+                   help="leave out the MediaPipe Tasks TextClassifier files (mediapipe/model_<variant>.tflite)")
+    p.add_argument("--web", action="store_true",
+                   help="also write web/, a static page that classifies typed text with the MediaPipe file in the "
+                        "browser (MediaPipe Tasks for Web; fetches @mediapipe/tasks-text with npm once)")
     p.add_argument("--threads", type=int, default=d.num_threads,
                    help=f"LiteRT threads for checks and latency (default {d.num_threads})")
     p.add_argument("--any-batch", action="store_true",
@@ -78,6 +86,7 @@ def run_export(args: argparse.Namespace) -> int:
     options = dict(formats=args.formats, quantization=args.quantization,
                    representative_samples=args.representative_samples, validation_samples=args.validation_samples,
                    accuracy_budget=args.accuracy_budget, force=args.force, raw_strings=not args.no_raw_strings,
+                   raw_text=not args.no_raw_text, mediapipe=not args.no_mediapipe, web=args.web,
                    num_threads=args.threads, batch_size=None if args.any_batch else 1)
     if args.qat:
         if representative is None:

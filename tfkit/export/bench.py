@@ -27,8 +27,7 @@ from tfkit._io import atomic_save_figure, atomic_write_json, atomic_write_text, 
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import CheckpointError
 from tfkit.export.graph import ServingModule
-from tfkit.export.ops import op_table
-from tfkit.export.runtime import LiteRTModel, SavedModelRunner
+from tfkit.export.runtime import LiteRTModel, RawTextLiteRTModel, SavedModelRunner
 from tfkit.export.verify import ValidationSet, evaluate_model
 
 Features = dict[str, np.ndarray]
@@ -91,11 +90,10 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
         if variant["path"] is None:
             continue
         path = export_dir / variant["path"]
-        runner = SavedModelRunner(path) if variant["format"] == "saved_model" else \
-            LiteRTModel(path, num_threads, bucket=variant.get("bucket"))
+        runner = _runner(variant["format"], path, num_threads, variant.get("bucket"))
         runners.append((variant["name"], runner, variant["size_bytes"]))
-        if variant["format"] == "tflite":
-            integer[variant["name"]] = op_table(path).integer_only
+        if variant["format"] != "saved_model":
+            integer[variant["name"]] = variant.get("integer_only", {}).get("integer_only")
 
     rows = []
     for name, runner, size in runners:
@@ -104,7 +102,7 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
         rows.append({"variant": name, "size_bytes": size, "score": check.score, "drop_points": check.drop_points,
                      "agreement": check.agreement, "max_abs_logit_diff": check.max_abs_logit_diff,
                      "latency_ms_p50": check.latency_ms_p50, "latency_ms_p90": check.latency_ms_p90,
-                     "batch32_examples_per_second": _throughput(runner, batches),
+                     "batch32_examples_per_second": _throughput(runner, batches, validation.texts),
                      "integer_only": integer.get(name)})
     base = rows[0]["latency_ms_p50"]
     for row in rows:
@@ -112,6 +110,19 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
     result = BenchResult(tuple(rows), Path(output_dir) if output_dir else export_dir)
     _write(result, len(validation), num_threads, batch_size)
     return result
+
+
+def _runner(fmt: str, path: Path, num_threads: int, bucket: int | None) -> Callable[[Any], np.ndarray]:
+    """How a file of each exported format is run: token ids in (raw text for ``raw_text_tflite``), logits out."""
+    if fmt == "saved_model":
+        return SavedModelRunner(path)
+    if fmt == "raw_text_tflite":
+        return RawTextLiteRTModel(path, num_threads)
+    if fmt == "mediapipe":  # the file on LiteRT fed by tfkit's tokenizer; MediaPipe Tasks' own run: mediapipe_rows
+        from tfkit.export.edge import ScoresAsLogits
+
+        return ScoresAsLogits(LiteRTModel(path, num_threads))
+    return LiteRTModel(path, num_threads, bucket=bucket)
 
 
 def _yes_no(value: bool | None) -> str:
@@ -129,7 +140,13 @@ def _padded_batches(samples: tuple[Features, ...], batch_size: int) -> list[Feat
     return batches
 
 
-def _throughput(runner: Callable[[Features], Any], batches: list[Features]) -> float:
+def _throughput(runner: Callable[[Features], Any], batches: list[Features], texts: tuple[str, ...] = ()) -> float:
+    if getattr(runner, "takes_text", False):  # one string at a time: the file's input is [1]
+        runner(texts[0])
+        start = time.perf_counter()
+        for text in texts:
+            runner(text)
+        return len(texts) / (time.perf_counter() - start)
     runner(batches[0])
     start = time.perf_counter()
     count = 0

@@ -75,6 +75,12 @@ class ExportConfig(_JsonConfig):
         formats: ``saved_model`` and/or ``tflite``.
         quantization: TFLite variants to write (see :class:`Quantization`).
         raw_strings: add the in-graph tokenizer signature (``classify_text``) to the SavedModel.
+        raw_text: beside each TFLite variant, a raw-text file (``model_<q>_text.tflite``: one string in,
+            WordPiece inside, scores and label out; :mod:`tfkit.export.edge`).
+        mediapipe: beside each TFLite variant, a MediaPipe Tasks ``TextClassifier`` model
+            (``mediapipe/model_<q>.tflite`` with MediaPipe's metadata: vocabulary, label names).
+        web: also write ``web/``, a static page that runs the MediaPipe file in the browser with
+            MediaPipe Tasks for Web (needs npm once, to fetch ``@mediapipe/tasks-text``).
         representative_samples: training examples used to calibrate ``full_int8``/``int16x8``.
         validation_samples: validation examples every file is run on (``None``: all of them).
         accuracy_budget: largest accuracy drop (in points) a variant may show against the Keras
@@ -99,6 +105,9 @@ class ExportConfig(_JsonConfig):
     formats: tuple[Format, ...] = (Format.SAVED_MODEL, Format.TFLITE)
     quantization: tuple[Quantization, ...] = (Quantization.FLOAT32, Quantization.DYNAMIC_INT8)
     raw_strings: bool = True
+    raw_text: bool = True
+    mediapipe: bool = True
+    web: bool = False
     representative_samples: int = 300
     validation_samples: int | None = None
     accuracy_budget: float = 1.0

@@ -30,6 +30,7 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
 from tfkit.export.artifacts import ExportedArtifacts, Variant
 from tfkit.export.config import DEFAULT_TOLERANCES, ExportConfig, Format, Quantization
+from tfkit.export.edge import EdgeFileError, edge_reason, mediapipe_variant, raw_text_variant
 from tfkit.export.graph import ServingModule, wordpiece_vocab
 from tfkit.export.manifest import manifest_for, write_side_files
 from tfkit.export.op_costs import op_family_costs
@@ -100,6 +101,10 @@ def export(
         raw = False  # the raw-string signature takes one text: a pair model gets none, and says why
         log(f"  {PAIR_NO_RAW_STRINGS}")
     module = ServingModule(float_classifier, raw_strings=raw, batch_size=config.batch_size)
+    edge_module = module
+    if not raw and (config.raw_text or config.mediapipe) and check_data.text_pairs is None \
+            and wordpiece_vocab(float_classifier.tokenizer) is not None:  # raw_strings=False: no SavedModel signature,
+        edge_module = ServingModule(float_classifier, raw_strings=True)  # but the app files still tokenise inside
     log(f"Running the Keras model on {min(len(check_data), config.validation_samples or len(check_data))} "
         "validation examples")
     validation = ValidationSet.from_dataset(module, check_data, config.validation_samples, config.seed,
@@ -114,8 +119,14 @@ def export(
         if Format.SAVED_MODEL in config.formats:
             variants.append(_saved_model(module, tmp, validation, check_data, config, log))
         if Format.TFLITE in config.formats:
+            texts = list(rep.texts) if representative_data is not None else None
             for quantization_ in config.quantization:
-                variants.append(_tflite(module, tmp, quantization_, samples, validation, config, log))
+                variant = _tflite(module, tmp, quantization_, samples, validation, config, log)
+                variants.append(variant)
+                variants += _edge_files(edge_module, tmp, quantization_, variant, samples, texts, validation,
+                                        config, check_data.text_pairs is not None, log)
+        if config.web:
+            _web_page(tmp, variants, float_classifier, log)
         artifacts = ExportedArtifacts(Path(output_dir), config, tuple(variants), validation.keras_score())
         atomic_write_json(tmp / "export.json", artifacts.to_dict())
         (tmp / "report.md").write_text(artifacts.report(), encoding="utf-8")
@@ -248,6 +259,53 @@ def _tflite(module: ServingModule, tmp: Path, quantization: Quantization, sample
     atomic_write_json(path.with_suffix(".json"), manifest)
     return Variant(quantization.value, "tflite", str(path.relative_to(tmp)), manifest["size_bytes"], check,
                    status, extra)
+
+
+def _edge_files(module: ServingModule, tmp: Path, quantization: Quantization, ids: Variant, samples: Any,
+                texts: list[str] | None, validation: ValidationSet, config: ExportConfig, pairs: bool,
+                log: Callable[[str], None]) -> list[Variant]:
+    """The raw-text and MediaPipe files of an accepted token-id variant (:mod:`tfkit.export.edge`); the
+    reason goes into ``ids.extra["edge_files"]`` when a model cannot have them."""
+    wanted = [kind for kind, on in (("raw_text", config.raw_text), ("mediapipe", config.mediapipe)) if on]
+    if not wanted or ids.path is None:
+        return []
+    reason = edge_reason(module, pairs)
+    if reason is not None:
+        ids.extra["edge_files"] = {kind: f"not written: {reason}" for kind in wanted}
+        log(f"  no raw-text/MediaPipe file: {reason}")
+        return []
+    kept = ids.extra.get("selective", {}).get("float_ops", [])  # full_int8: the same ops in float
+    out: list[Variant] = []
+    for kind in wanted:
+        try:
+            if kind == "raw_text":
+                made = raw_text_variant(module, tmp, quantization, ids, texts, validation, config.num_threads, log,
+                                        kept)
+            else:
+                made = mediapipe_variant(module, tmp, quantization, ids, samples, validation, config.num_threads,
+                                         log, kept)
+        except EdgeFileError as error:
+            made = f"not written: {error}"
+        if isinstance(made, str):
+            ids.extra.setdefault("edge_files", {})[kind] = made
+            log(f"  {kind}: {made}")
+        else:
+            ids.extra.setdefault("edge_files", {})[kind] = made.path
+            out.append(made)
+    return out
+
+
+def _web_page(tmp: Path, variants: list[Variant], classifier: Any, log: Callable[[str], None]) -> None:
+    """``web/``: the static MediaPipe Tasks for Web page around the preferred MediaPipe file."""
+    from tfkit.export.web_page import write_web_page
+
+    files = {v.name: v for v in variants if v.format == "mediapipe" and v.path is not None}
+    if not files:
+        raise ConfigError("Expected a MediaPipe file for web=True. Received: none was written (mediapipe=False, "
+                          "or the model cannot have one: see export.json 'edge_files'). Export with mediapipe=True.")
+    chosen = files.get(f"{Quantization.DYNAMIC_INT8.value}_mediapipe") or next(iter(files.values()))
+    log(f"Writing web/ around {chosen.path}")
+    write_web_page(tmp / "web", tmp / chosen.path, title=f"tfkit: {classifier.config.checkpoint}")
 
 
 def _within_budget(check: Any, config: ExportConfig) -> bool:

@@ -235,6 +235,18 @@ class InGraphTokenizer(tf.Module):
             out["token_type_ids"] = tf.zeros_like(ids).to_tensor(default_value=0)
         return out
 
+    def single(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Dense ``[1, length]`` features of one string (shape ``[1]``), built from the tokens'
+        ``flat_values`` with slice and concat only: no ragged ops, so a TFLite file of it holds just
+        the tokenizer's custom ops beside builtins, and the length stays each text's own."""
+        pieces = self._tokenizer.tokenize(text).flat_values[: self.max_length - 2]
+        ids = tf.concat([tf.constant([self._cls], tf.int32), pieces, tf.constant([self._sep], tf.int32)],
+                        axis=0)[tf.newaxis]
+        out = {"input_ids": ids, "attention_mask": tf.ones_like(ids)}
+        if self._with_types:
+            out["token_type_ids"] = tf.zeros_like(ids)
+        return out
+
 
 class ServingModule(tf.Module):
     """A float32 classifier with token-id and raw-string serving functions."""

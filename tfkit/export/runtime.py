@@ -112,6 +112,71 @@ class LiteRTModel:
         return np.array(interpreter.get_tensor(self._output), dtype=np.float32)
 
 
+def tokenizer_op_registerers() -> list[Any]:
+    """The registrars of tensorflow-text's tokenizer custom ops, for ``InterpreterWithCustomOps``.
+
+    Function objects, not their names: LiteRT looks names up in its own library, where the
+    tensorflow-text symbols are not ("undefined symbol")."""
+    try:
+        from tensorflow_text.core.pybinds import tflite_registrar
+    except ImportError as error:
+        raise RuntimeLoadError("Running a raw-text TFLite file in Python needs tensorflow-text's op registrar "
+                               f"(pip install tensorflow-text). Received: {error}.") from error
+    return [tflite_registrar.AddFastBertNormalize, tflite_registrar.AddFastWordpieceTokenize]
+
+
+class RawTextLiteRTModel:
+    """A raw-text TFLite file (one string in, tokenised inside) on LiteRT with the tokenizer ops registered.
+
+    Examples:
+        >>> model = RawTextLiteRTModel("model_dynamic_int8_text.tflite")          # doctest: +SKIP
+        >>> model.classify("a gripping, funny film")["label"]                      # doctest: +SKIP
+        'positive'
+    """
+
+    takes_text = True
+
+    def __init__(self, path: str | os.PathLike, num_threads: int = 2):
+        self.path = Path(path)
+        self.num_threads = num_threads
+        try:
+            self.interpreter = self.fresh_interpreter()
+            self._run = self.interpreter.get_signature_runner()
+        except (ValueError, RuntimeError) as error:
+            raise RuntimeLoadError(f"LiteRT could not load '{self.path}': {error}") from error
+
+    def fresh_interpreter(self) -> Any:
+        """A new interpreter of the file with the tokenizer ops registered (not yet allocated or
+        delegated: what :func:`tfkit.export.ops.op_table` reads)."""
+        from ai_edge_litert.interpreter import InterpreterWithCustomOps
+
+        return InterpreterWithCustomOps(model_path=str(self.path), num_threads=self.num_threads,
+                                        custom_op_registerers=tokenizer_op_registerers())
+
+    def classify(self, text: str) -> dict[str, Any]:
+        """Every output of the file for one text (``label`` decoded to ``str``)."""
+        try:
+            out = self._run(text=np.array([text], dtype=object))
+        except (ValueError, RuntimeError) as error:
+            raise RuntimeLoadError(f"LiteRT could not run '{self.path}' on {text[:40]!r}: {error}") from error
+        if "label" in out:
+            out["label"] = out["label"][0].decode("utf-8")
+        return out
+
+    def __call__(self, text: str) -> np.ndarray:
+        """The logits, ``[1, outputs]``, as the token-id runners return them."""
+        return np.array(self.classify(text)["logits"], dtype=np.float32)
+
+
+_SMOKE_TEXT = """
+import sys, numpy as np
+from ai_edge_litert.interpreter import InterpreterWithCustomOps
+from tensorflow_text.core.pybinds import tflite_registrar as R
+it = InterpreterWithCustomOps(model_path=sys.argv[1], num_threads=1,
+                              custom_op_registerers=[R.AddFastBertNormalize, R.AddFastWordpieceTokenize])
+it.get_signature_runner()(text=np.array(["a smoke test"], dtype=object))
+"""
+
 _SMOKE = """
 import sys, numpy as np
 from ai_edge_litert.interpreter import Interpreter
@@ -125,11 +190,11 @@ it.invoke()
 """
 
 
-def smoke_test(path: str | os.PathLike, timeout: float = 300.0) -> None:
+def smoke_test(path: str | os.PathLike, timeout: float = 300.0, raw_text: bool = False) -> None:
     """Runs a TFLite file once in a child process, because a kernel that is missing at run time
-    aborts the whole process instead of raising."""
-    result = subprocess.run([sys.executable, "-c", _SMOKE, str(path)], capture_output=True, text=True,
-                            timeout=timeout)
+    aborts the whole process instead of raising (``raw_text``: a string-input file)."""
+    result = subprocess.run([sys.executable, "-c", _SMOKE_TEXT if raw_text else _SMOKE, str(path)],
+                            capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
         raise RuntimeLoadError(f"LiteRT cannot run '{path}' (exit code {result.returncode}: {detail}).")

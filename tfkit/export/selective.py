@@ -63,9 +63,11 @@ def rank_op_errors(module: Any, samples: Sequence[Sample], debug_samples: int = 
 
 
 def quantize_keeping_float(module: Any, samples: Sequence[Sample], float_tensors: Sequence[str],
-                           debug_samples: int = 8, quantization: Quantization = Quantization.FULL_INT8) -> bytes:
-    """Full-integer int8, except the ops producing ``float_tensors``, which stay float32."""
-    converter = converter_for(module, quantization, samples)
+                           debug_samples: int = 8, quantization: Quantization = Quantization.FULL_INT8,
+                           function: Any = None, custom_ops: bool = False) -> bytes:
+    """Full-integer int8, except the ops producing ``float_tensors``, which stay float32
+    (``function``/``custom_ops`` as in :func:`~tfkit.export.tflite.converter_for`)."""
+    converter = converter_for(module, quantization, samples, function, custom_ops)
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=list(float_tensors))
     debug_data = list(samples[:debug_samples])
     debugger = _compat.ResizingQuantizationDebugger(converter=converter, debug_dataset=lambda: iter(debug_data),

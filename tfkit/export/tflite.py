@@ -54,11 +54,20 @@ def token_samples(classifier: Any, texts: list[str], pairs: list[str] | None = N
     return samples
 
 
-def converter_for(module: Any, quantization: Quantization,
-                  samples: Iterable[Sample] | None = None) -> Any:
-    """A configured ``TFLiteConverter`` for one variant."""
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([module.concrete_logits()], module)
+def converter_for(module: Any, quantization: Quantization, samples: Iterable[Sample] | None = None,
+                  function: Any = None, custom_ops: bool = False) -> Any:
+    """A configured ``TFLiteConverter`` for one variant.
+
+    Args:
+        function: the concrete function to convert (default: the token-id logits); the raw-text and
+            MediaPipe files convert their own (:mod:`tfkit.export.edge_graphs`).
+        custom_ops: keep ops without a builtin kernel as custom ops (the in-graph tokenizer's
+            ``FastBertNormalize``/``FastWordpieceTokenize``, which the app registers).
+    """
+    function = function if function is not None else module.concrete_logits()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.allow_custom_ops = custom_ops
     if quantization is Quantization.FLOAT32:
         return converter
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -69,6 +78,11 @@ def converter_for(module: Any, quantization: Quantization,
             raise ConversionError(f"'{quantization.value}' needs representative data. Received: samples=None.")
         data = list(samples)
         converter.representative_dataset = _generator(data)
+        if custom_ops:  # the calibrator runs the model: it needs the tokenizer's kernels
+            from tfkit._compat import calibrate_with_custom_ops
+            from tfkit.export.runtime import tokenizer_op_registerers
+
+            calibrate_with_custom_ops(converter, tokenizer_op_registerers())
         if quantization in (Quantization.FULL_INT8, Quantization.QAT_INT8):
             # qat_int8: the fake-quant ranges learned in training, calibration only where training had none
             # (the attention-mask addition); every op must have an int8 kernel.
@@ -81,10 +95,11 @@ def converter_for(module: Any, quantization: Quantization,
     return converter
 
 
-def convert(module: Any, quantization: Quantization, samples: Iterable[Sample] | None = None) -> bytes:
-    """The TFLite flatbuffer of one variant."""
+def convert(module: Any, quantization: Quantization, samples: Iterable[Sample] | None = None,
+            function: Any = None, custom_ops: bool = False) -> bytes:
+    """The TFLite flatbuffer of one variant (of ``function``, by default the token-id logits)."""
     try:
-        return converter_for(module, quantization, samples).convert()
+        return converter_for(module, quantization, samples, function, custom_ops).convert()
     except ConversionError:
         raise
     except Exception as error:  # the converter raises several unrelated types

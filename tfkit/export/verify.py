@@ -37,6 +37,7 @@ class ValidationSet:
     task: TaskType
     threshold: float
     reference: np.ndarray  # Keras fp32 logits, one row per sample
+    texts: tuple[str, ...] = ()  # the raw texts (single-text data), for files that tokenise inside
 
     @classmethod
     def from_dataset(cls, module: Any, data: TextDataset, limit: int | None = None, seed: int = 0,
@@ -50,7 +51,8 @@ class ValidationSet:
                                                list(data.text_pairs) if data.text_pairs else None))
         reference = np.concatenate([module.keras_logits(*(_tensors(s)[n] for n in module.names)).numpy() for s in samples])
         config = module.classifier.config
-        return cls(samples, np.asarray(data.targets) if labelled else None, config.task, config.threshold, reference)
+        return cls(samples, np.asarray(data.targets) if labelled else None, config.task, config.threshold, reference,
+                   tuple(data.texts) if data.text_pairs is None else ())
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -123,12 +125,18 @@ class Check:
         return {**dataclasses.asdict(self), "drop_points": self.drop_points}
 
 
-def measure(model: Callable[[Features], np.ndarray], validation: ValidationSet) -> tuple[np.ndarray, np.ndarray]:
-    """Logits of every validation sample and each call's latency in ms (after a short warm-up)."""
-    for sample in validation.samples[:5]:
+def measure(model: Callable[[Any], np.ndarray], validation: ValidationSet) -> tuple[np.ndarray, np.ndarray]:
+    """Logits of every validation sample and each call's latency in ms (after a short warm-up).
+
+    A model with ``takes_text = True`` (a raw-text file) is fed each raw text instead of its token
+    ids, so its latency includes tokenisation."""
+    inputs: tuple[Any, ...] = validation.texts if getattr(model, "takes_text", False) else validation.samples
+    if not inputs:
+        raise ExportValidationError("A raw-text model needs the validation texts (single-text data). Received: none.")
+    for sample in inputs[:5]:
         model(sample)
     outputs, times = [], []
-    for sample in validation.samples:
+    for sample in inputs:
         start = time.perf_counter()
         outputs.append(model(sample))
         times.append((time.perf_counter() - start) * 1000.0)
