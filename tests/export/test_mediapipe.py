@@ -14,14 +14,17 @@ import pytest
 import tfkit
 from tfkit._keras import keras, tf
 from tfkit.errors import MetadataError
-from tfkit.export import LiteRTModel
+from tfkit.export import LiteRTModel, Quantization
+from tfkit.export.edge_graphs import MediaPipeGraph
 from tfkit.export.graph import ServingModule, wordpiece_vocab
+from tfkit.export.tflite import convert
 from tfkit.export.mediapipe_metadata import METADATA_FIELD, read_metadata, with_text_classifier_metadata
 
 from tests.conftest import IN_CI, require, toy_texts
 
 TEXTS = ["the film good great", "the film bad awful", "good", "the film was boring and the plot was weak",
-         "a wonderful story but a poor actor", "fun"]  # ASCII lower case: MediaPipe and HF tokenise alike
+         "a wonderful story but a poor actor", "fun",  # ASCII lower case: MediaPipe and HF tokenise alike
+         "the film was good and the plot was great and the actor was very good but the song was bad"]  # > 16 tokens
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +48,10 @@ def _convert(function, module=None) -> bytes:
 
 @pytest.fixture(scope="module")
 def scores_file(classifier) -> bytes:
-    """Probabilities from ``[1, None]`` int32 input_ids/attention_mask/token_type_ids (three inputs, one output)."""
-    module = ServingModule(classifier, raw_strings=False)
-
-    @tf.function(input_signature=[tf.TensorSpec([1, None], tf.int32, name=name) for name in module.names])
-    def scores(input_ids, attention_mask, token_type_ids):
-        return {"probabilities": tf.nn.softmax(module.logits(input_ids, attention_mask, token_type_ids)["logits"])}
-
-    return _convert(scores, module)
+    """The export's MediaPipe graph: int32 ``[1, None]`` input_ids/attention_mask/token_type_ids, truncated in the
+    graph to max_length (keeping the final [SEP]), softmax scores out."""
+    graph = MediaPipeGraph(ServingModule(classifier, raw_strings=False))
+    return convert(graph, Quantization.FLOAT32, function=graph.concrete())
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +67,8 @@ def _litert_scores(path, classifier, texts) -> np.ndarray:
     model = LiteRTModel(path)
     rows = []
     for text in texts:
-        enc = classifier.tokenizer([text], return_tensors="np")
+        enc = classifier.tokenizer([text], truncation=True, max_length=classifier.config.max_length,
+                                   return_tensors="np")
         rows.append(model({name: enc[name].astype(np.int32) for name in model.input_names}))
     return np.concatenate(rows)
 
@@ -168,13 +168,14 @@ def test_mediapipe_loads_the_file_and_scores_like_litert(mediapipe, tagged, clas
 @pytest.fixture(scope="module")
 def echo_file(classifier, tmp_path_factory):
     """A model whose "scores" are its inputs: the first 8 ids, mask values and segment ids (-1 past the end), and
-    the length: what MediaPipe feeds it, read straight off its scores."""
+    the length: what MediaPipe feeds it, read straight off its scores. The length goes through a 64-row table, as
+    positions do in BERT, so a longer input fails inside MediaPipe's interpreter."""
     @tf.function(input_signature=[tf.TensorSpec([1, None], tf.int32, name=name)
                                   for name in ("input_ids", "attention_mask", "token_type_ids")])
     def echo(input_ids, attention_mask, token_type_ids):
         parts = [tf.cast(tf.pad(t, [[0, 0], [0, ECHO]], constant_values=-1)[:, :ECHO], tf.float32)
                  for t in (input_ids, attention_mask, token_type_ids)]
-        length = tf.cast(tf.shape(input_ids)[1:2], tf.float32)[None, :]
+        length = tf.gather(tf.range(1, ECHO_POSITIONS + 1, dtype=tf.float32), tf.shape(input_ids)[1:2] - 1)[None, :]
         return {"echo": tf.reshape(tf.concat([*parts, length], axis=1), [1, 3 * ECHO + 1])}
 
     labels = [f"{kind}{i}" for kind in ("id", "mask", "segment") for i in range(ECHO)] + ["length"]
@@ -184,7 +185,7 @@ def echo_file(classifier, tmp_path_factory):
     return path
 
 
-ECHO = 8
+ECHO, ECHO_POSITIONS = 8, 64
 
 
 @pytest.mark.slow
@@ -208,20 +209,20 @@ def test_mediapipe_feeds_the_hf_tokenizer_inputs_for_ascii_text(mediapipe, echo_
 
 
 @pytest.mark.slow
-def test_a_failed_call_says_whether_the_worker_survived(mediapipe, tagged):
+def test_a_failed_call_says_whether_the_worker_survived(mediapipe, echo_file):
     from tfkit.export.mediapipe_runtime import MediaPipeError, MediaPipeTextClassifier
 
-    model = MediaPipeTextClassifier(tagged, python=mediapipe)
+    model = MediaPipeTextClassifier(echo_file, python=mediapipe)
     try:
-        # MediaPipe neither pads nor truncates a dynamic-length model's inputs: 200 words overrun the tiny
-        # model's 128 positions.
-        # MediaPipe 1.2.3's classifier fails every later call too (the worker's retry finds that out).
+        assert model.scores(["good " * (ECHO_POSITIONS - 2)])[0, -1] == ECHO_POSITIONS  # the longest that fits
+        # MediaPipe neither pads nor truncates a dynamic-length model's inputs: one token more overruns the table,
+        # and MediaPipe 1.2.3's classifier then fails every later call too (the worker's retry finds that out).
         with pytest.raises(MediaPipeError, match="failed on text 1 of 2 .the worker stopped") as failure:
-            model.scores(["good", "good " * 200])
+            model.scores(["good", "good " * (ECHO_POSITIONS - 1)])
         assert failure.value.usable is False
         with pytest.raises(MediaPipeError, match="closed"):
             model.scores(["good"])
     finally:
         model.close()
     with pytest.raises(MediaPipeError, match="could not load"):
-        MediaPipeTextClassifier(tagged.with_name("missing.tflite"), python=mediapipe)
+        MediaPipeTextClassifier(echo_file.with_name("missing.tflite"), python=mediapipe)
