@@ -226,3 +226,19 @@ def test_a_failed_call_says_whether_the_worker_survived(mediapipe, echo_file):
         model.close()
     with pytest.raises(MediaPipeError, match="could not load"):
         MediaPipeTextClassifier(echo_file.with_name("missing.tflite"), python=mediapipe)
+
+
+@pytest.mark.slow
+def test_the_exported_mediapipe_file_runs_in_mediapipe(mediapipe, classifier, tmp_path):
+    from tfkit.export.mediapipe_runtime import MediaPipeTextClassifier
+
+    texts, labels = toy_texts(16, seed=1)
+    toy = tfkit.data.from_lists(texts, labels)
+    exported = tfkit.export(classifier, tmp_path / "export", formats=["tflite"], quantization=["dynamic_int8"],
+                            validation=toy, raw_strings=False, raw_text=False, mediapipe=True,
+                            log=lambda _: None)
+    path = exported.file("dynamic_int8_mediapipe")
+    assert read_metadata(path.read_bytes())["labels"] == list(classifier.config.labels)
+    with MediaPipeTextClassifier(path, python=mediapipe) as model:
+        assert model.labels == tuple(classifier.config.labels)
+        np.testing.assert_allclose(model.scores(TEXTS), _litert_scores(path, classifier, TEXTS), atol=1e-5)
