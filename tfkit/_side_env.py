@@ -35,7 +35,12 @@ MARKER = "tfkit-side-env.json"
 
 
 def env_root() -> Path:
-    """The folder that holds every side environment: ``$TFKIT_ENV_DIR`` or ``~/.cache/tfkit/envs``."""
+    """The folder that holds every side environment: ``$TFKIT_ENV_DIR`` or ``~/.cache/tfkit/envs``.
+
+    Examples:
+        >>> env_root().name                                                     # doctest: +SKIP
+        'envs'
+    """
     return Path(os.environ.get("TFKIT_ENV_DIR") or Path.home() / ".cache" / "tfkit" / "envs")
 
 

@@ -1,9 +1,15 @@
 """MediaPipe Tasks TextClassifier files: metadata written without MediaPipe, then run by MediaPipe itself.
 
-The MediaPipe tests need the ``mediapipe==1.2.3`` side environment (``tfkit.export.mediapipe_runtime``):
-outside CI they skip when it is missing (set ``TFKIT_MEDIAPIPE_PYTHON`` to an interpreter with MediaPipe, or
-build it once with ``python -c "from tfkit.export.mediapipe_runtime import mediapipe_python as m; m(True)"``);
-with ``CI=true`` they build it.
+Without MediaPipe: the metadata reads back (names in the model's input order, tokenizer, files), re-tagging is
+idempotent, bad files get a named error. With MediaPipe (the ``mediapipe==1.2.3`` side environment of
+``tfkit.export.mediapipe_runtime``): the file equals MediaPipe's own writer's output but for zip dates, loads in
+``TextClassifier`` with the label names, scores as LiteRT does on HF-tokenised ids, MediaPipe's inputs equal the HF
+tokenizer's for ASCII text (an echo model), failures are reported, and ``tfkit.export``'s MediaPipe file runs.
+
+Outside CI the MediaPipe tests skip when the side environment is missing (set ``TFKIT_MEDIAPIPE_PYTHON`` to an
+interpreter with MediaPipe, or build it once with
+``python -c "from tfkit.export.mediapipe_runtime import mediapipe_python as m; m(create=True)"``); with ``CI=true``
+they build it (about 1.5 minutes, once per cache).
 """
 
 from __future__ import annotations

@@ -299,7 +299,12 @@ def _tensor_dict(table: Table) -> dict[str, Any]:
 
 
 def metadata_buffer(flatbuffer: bytes) -> bytes | None:
-    """The raw metadata flatbuffer named ``"TFLITE_METADATA"`` in a TFLite file, or None."""
+    """The raw metadata flatbuffer named ``"TFLITE_METADATA"`` in a TFLite file, or None.
+
+    Examples:
+        >>> metadata_buffer(tagged)[4:8]                                                # doctest: +SKIP
+        b'M001'
+    """
     model = _model(flatbuffer)
     for i in range(model.MetadataLength()):
         entry = model.Metadata(i)
