@@ -31,6 +31,7 @@ import numpy as np
 from flatbuffers.table import Table
 
 from tfkit.errors import MetadataError
+from tfkit.export.runtime import input_name
 
 METADATA_FIELD = "TFLITE_METADATA"
 VOCAB_FILE = "vocab.txt"
@@ -44,7 +45,7 @@ _TFLITE_ID, _METADATA_ID = b"TFL3", b"M001"
 _TENSOR_AXIS_LABELS, _VOCABULARY = 2, 5
 _FEATURE_PROPERTIES = 1                     # ContentProperties
 _BERT_TOKENIZER_OPTIONS = 4                 # ProcessUnitOptions
-_FLOAT32, _UINT8 = 0, 3                     # TFLite TensorType
+_FLOAT32, _INT32, _UINT8 = 0, 2, 3             # TFLite TensorType
 
 # The names and descriptions MediaPipe's writer gives (metadata_info.py, metadata_writer.py).
 _INPUTS = {"ids": "Tokenized ids of the input text.",
@@ -131,8 +132,6 @@ def _tensor_names(model: Any, indices: Any) -> list[str]:
 
 def _role_of(tensor_name: str, wanted: dict[str, str]) -> str | None:
     """The metadata role ("ids", "mask", "segment_ids") whose tfkit name ``tensor_name`` carries."""
-    from tfkit.export.runtime import input_name
-
     for role, name in wanted.items():
         if tensor_name == name or input_name(tensor_name) == name:
             return role
@@ -151,7 +150,7 @@ def _metadata_table(model: Any, labels: Sequence[str], name: str, description: s
             f"Received: inputs {inputs}; not found: {', '.join(missing) or 'none'}. Pass ids_name=, mask_name= "
             "and segment_name= if the file names them differently.")
     for index in graph.InputsAsNumpy():
-        if graph.Tensors(int(index)).Type() != 2:  # INT32
+        if graph.Tensors(int(index)).Type() != _INT32:
             raise MetadataError(f"Expected int32 inputs (MediaPipe writes int32 token ids). "
                                 f"Received: {graph.Tensors(int(index)).Name().decode()!r} of TFLite type "
                                 f"{graph.Tensors(int(index)).Type()}.")
