@@ -49,8 +49,11 @@ def _python_in(folder: Path) -> Path:
 
 
 def _marker(requirements: Sequence[str], base_python: str) -> dict[str, object]:
-    base = subprocess.run([base_python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                          capture_output=True, text=True, check=False).stdout.strip()
+    if base_python == sys.executable:
+        base = "%d.%d.%d" % sys.version_info[:3]
+    else:
+        base = subprocess.run([base_python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                              capture_output=True, text=True, check=False).stdout.strip()
     return {"requirements": list(requirements), "python": base}
 
 
