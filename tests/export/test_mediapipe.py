@@ -272,6 +272,8 @@ def test_a_failed_call_says_whether_the_worker_survived(mediapipe, echo_file):
         model.close()
     with pytest.raises(MediaPipeError, match="could not load"):
         MediaPipeTextClassifier(echo_file.with_name("missing.tflite"), python=mediapipe)
+    with pytest.raises(MediaPipeError, match="Expected a python with MediaPipe"):
+        MediaPipeTextClassifier(echo_file, python=echo_file.with_name("no-python"))
 
 
 @pytest.mark.slow

@@ -70,7 +70,7 @@ class MediaPipeTextClassifier:
     Args:
         model_path: The ``.tflite`` file (with metadata, vocabulary and labels packed).
         python: The side environment's python; default :func:`mediapipe_python` (built if missing).
-        timeout: Seconds to wait for the worker to load the model or answer one call.
+        timeout: Seconds to wait for the worker to load the model, and for a call (plus half a second a text).
 
     Attributes:
         labels: Label names by output index, as MediaPipe reads them from the file.
@@ -91,10 +91,15 @@ class MediaPipeTextClassifier:
         self.timeout = timeout
         self.latencies_ms: list[float] = []
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        self._process: subprocess.Popen | None = subprocess.Popen(
-            [str(self.python), "-u", str(WORKER), str(self.model_path)], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log, text=True, encoding="utf-8")
-        hello = self._receive("load")
+        try:
+            self._process: subprocess.Popen | None = subprocess.Popen(
+                [str(self.python), "-u", str(WORKER), str(self.model_path)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self._log, text=True, encoding="utf-8")
+        except OSError as error:
+            self._process = None
+            raise MediaPipeError(f"Expected a python with MediaPipe. Received: python={str(self.python)!r}, "
+                                 f"which could not start ({error}). Use mediapipe_python(create=True).") from error
+        hello = self._receive("load", self.timeout)
         if not hello.get("ok"):
             message = f"MediaPipe could not load '{self.model_path}': {hello.get('error')}{self._stderr_tail()}"
             self.close()
@@ -115,7 +120,7 @@ class MediaPipeTextClassifier:
             texts = [texts]
         self._process.stdin.write(json.dumps({"texts": list(texts)}) + "\n")
         self._process.stdin.flush()
-        reply = self._receive("classify")
+        reply = self._receive("classify", self.timeout + 0.5 * len(texts))
         if not reply.get("ok"):
             usable = bool(reply.get("usable"))
             log = self._stderr_tail()
@@ -127,8 +132,8 @@ class MediaPipeTextClassifier:
         self.latencies_ms.extend(reply["latencies_ms"])
         return np.asarray(reply["results"], dtype=np.float32).reshape(len(texts), len(self.labels))
 
-    def _receive(self, what: str) -> dict[str, Any]:
-        line = self._readline()
+    def _receive(self, what: str, timeout: float) -> dict[str, Any]:
+        line = self._readline(timeout)
         if not line:
             code = self._process.wait(timeout=self.timeout) if self._process else None
             self._process = None
@@ -136,17 +141,17 @@ class MediaPipeTextClassifier:
                                  f"(exit code {code}).{self._stderr_tail()}")
         return json.loads(line)
 
-    def _readline(self) -> str:
+    def _readline(self, timeout: float) -> str:
         import selectors
 
         with selectors.DefaultSelector() as selector:
             selector.register(self._process.stdout, selectors.EVENT_READ)
-            if not selector.select(self.timeout):
+            if not selector.select(timeout):
                 self._process.kill()
                 self._process.wait()
                 self._process = None
                 raise MediaPipeError(f"The MediaPipe worker for '{self.model_path}' did not answer within "
-                                     f"{self.timeout:.0f} s and was stopped.{self._stderr_tail()}")
+                                     f"{timeout:.0f} s and was stopped.{self._stderr_tail()}")
         return self._process.stdout.readline()
 
     def _stderr_tail(self, lines: int = 8) -> str:
