@@ -263,7 +263,7 @@ def test_a_failed_call_says_whether_the_worker_survived(mediapipe, echo_file):
         assert model.scores(["good " * (ECHO_POSITIONS - 2)])[0, -1] == ECHO_POSITIONS  # the longest that fits
         # MediaPipe neither pads nor truncates a dynamic-length model's inputs: one token more overruns the table,
         # and MediaPipe 1.2.3's classifier then fails every later call too (the worker's retry finds that out).
-        with pytest.raises(MediaPipeError, match="failed on text 1 of 2 .the worker stopped") as failure:
+        with pytest.raises(MediaPipeError, match=r"failed on texts\[1\] \(of 2\) \(the worker stopped") as failure:
             model.scores(["good", "good " * (ECHO_POSITIONS - 1)])
         assert failure.value.usable is False
         with pytest.raises(MediaPipeError, match="closed"):

@@ -118,8 +118,13 @@ class MediaPipeTextClassifier:
             raise MediaPipeError(f"The MediaPipe worker for '{self.model_path}' is closed.")
         if isinstance(texts, str):
             texts = [texts]
-        self._process.stdin.write(json.dumps({"texts": list(texts)}) + "\n")
-        self._process.stdin.flush()
+        try:
+            self._process.stdin.write(json.dumps({"texts": list(texts)}) + "\n")
+            self._process.stdin.flush()
+        except OSError as error:  # the worker is gone (a broken pipe)
+            self.close()
+            raise MediaPipeError(f"The MediaPipe worker for '{self.model_path}' stopped: {error}."
+                                 f"{self._stderr_tail()}") from error
         reply = self._receive("classify", self.timeout + 0.5 * len(texts))
         if not reply.get("ok"):
             usable = bool(reply.get("usable"))
@@ -127,7 +132,7 @@ class MediaPipeTextClassifier:
             if not usable:
                 self.close()
             state = "the worker is still usable" if usable else "the worker stopped and was closed"
-            raise MediaPipeError(f"MediaPipe failed on text {reply.get('failed_index')} of {len(texts)} "
+            raise MediaPipeError(f"MediaPipe failed on texts[{reply.get('failed_index')}] (of {len(texts)}) "
                                  f"({state}): {reply.get('error')}{log}", usable=usable)
         self.latencies_ms.extend(reply["latencies_ms"])
         return np.asarray(reply["results"], dtype=np.float32).reshape(len(texts), len(self.labels))
