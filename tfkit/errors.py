@@ -68,4 +68,12 @@ class ReportError(TfkitError, ValueError):
 
 
 class ExternalToolError(TfkitError, RuntimeError):
-    """A program outside Python that tfkit runs (npm, Chromium, MediaPipe's side environment) is missing or failed."""
+    """A program outside Python that tfkit runs (npm, Chromium) is missing or failed."""
+
+
+class MetadataError(TfkitError, ValueError):
+    """A TFLite file cannot take, or does not carry, the metadata asked for (e.g. MediaPipe's)."""
+
+
+class SideEnvError(ExternalToolError):
+    """A side virtual environment (for a peer such as MediaPipe) could not be built."""
