@@ -15,11 +15,8 @@ if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
         >/dev/null 2>&1 || echo "scripts/test.sh: could not install ${missing[*]}; the tests that need them will say so" >&2
 fi
-# MediaPipe's Python package in a side environment, apart from tfkit's: the reference the web page's
-# results are checked against (tfkit/testing/mediapipe_standin.py looks for it here, or $TFKIT_MEDIAPIPE_PYTHON).
-MEDIAPIPE_VENV="$HOME/.cache/tfkit/venvs/mediapipe"
-if [ -z "${TFKIT_MEDIAPIPE_PYTHON:-}" ] && [ ! -x "$MEDIAPIPE_VENV/bin/python" ]; then
-    { python -m venv "$MEDIAPIPE_VENV" && "$MEDIAPIPE_VENV/bin/python" -m pip install --quiet mediapipe==1.2.3; } \
-        || { rm -rf "$MEDIAPIPE_VENV"; echo "scripts/test.sh: could not create $MEDIAPIPE_VENV (mediapipe==1.2.3)" >&2; }
-fi
+# MediaPipe's Python package in a side environment, apart from tfkit's (its absl-py pin conflicts with TF-MOT's):
+# what the MediaPipe and web-page tests check tfkit's files against (tfkit/export/mediapipe_runtime.py).
+python -c "from tfkit.export.mediapipe_runtime import mediapipe_python as m; m(create=True)" \
+    || echo "scripts/test.sh: could not build MediaPipe's side environment; the tests that need it will say so" >&2
 python -m pytest -ra --durations=15 "$@"

@@ -2,13 +2,12 @@
 has classified a sentence typed into it (the shot waits until the page shows the scores).
 
 Without ``--model`` the page runs a tiny random BERT trained for a few seconds on the toy sentiment data of
-the tests (``tests/conftest.py``), written as a MediaPipe file with MediaPipe's own metadata writer in the side
-environment (``tfkit/testing/mediapipe_standin.py``; ``$TFKIT_MEDIAPIPE_PYTHON``): the layout, not a real
-model. Needs ``chromium`` and npm (or ``$TFKIT_MEDIAPIPE_WEB``).
+the tests (``tests/conftest.py``), written as a MediaPipe file by tfkit's own metadata writer
+(``tfkit.export.edge.write_mediapipe_file``): the layout, not a real model. Needs ``chromium`` and npm (or ``$TFKIT_MEDIAPIPE_WEB``).
 
 Usage:
     python scripts/web_screenshot.py                                   # toy model, about 40 s
-    python scripts/web_screenshot.py --model saved_models/sst2/export/model_mediapipe.tflite \\
+    python scripts/web_screenshot.py --model saved_models/sst2_minilm/edge_benchmark/export/mediapipe/model_dynamic_int8.tflite \\
         --title "SST-2 sentiment" --text "A warm, funny and beautifully acted film."
 """
 
@@ -29,7 +28,8 @@ def toy_model(folder: Path) -> Path:
     import tfkit
     from tfkit._keras import keras
     from tfkit.testing import write_tiny_checkpoint
-    from tfkit.testing.mediapipe_standin import mediapipe_classifier_file
+    from tfkit.export.edge import write_mediapipe_file
+    from tfkit.export.graph import ServingModule
 
     from tests.conftest import toy_texts
 
@@ -40,7 +40,7 @@ def toy_model(folder: Path) -> Path:
                                                labels=toy.labels, max_length=16, precision="float32")
     clf.compile(learning_rate=3e-3, batch_size=8)
     clf.fit(toy, epochs=10, verbose=0)
-    return mediapipe_classifier_file(clf, folder / "toy_mediapipe.tflite")
+    return write_mediapipe_file(ServingModule(clf), folder / "toy_mediapipe.tflite")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from tfkit.export.web_page import BUNDLE_FILES, MEDIAPIPE_WEB_VERSION, mediapipe
 from tfkit.testing import browser
 from tfkit.testing.browser import browser_classify, browser_labels
 
-from tests.conftest import require, toy_texts
+from tests.conftest import IN_CI, require, toy_texts
 
 EDGE_CASES = ["", "   ", "GOOD Film!!", "the film good bad good bad awful great", "ünïcödé 😀 ## [CLS] [SEP] <b>",
               " ".join(["the film was good"] * 40)]  # longer than any max length: truncated by MediaPipe
@@ -116,21 +116,24 @@ def test_harness_names_what_is_missing(monkeypatch):
 @pytest.fixture(scope="module")
 def tools():
     """Chromium, the npm package, MediaPipe's side environment: skipped without them (failed in CI)."""
-    from tfkit.testing.mediapipe_standin import mediapipe_python
+    from tfkit.export.mediapipe_runtime import mediapipe_python
 
     try:
         browser.find_chromium()
         package = mediapipe_web_package(log=lambda _: None)
-        mediapipe_python()
+        python = mediapipe_python(create=IN_CI)  # in CI a failed build fails the test (SideEnvError)
     except (ExternalToolError, ConfigError) as err:
         require(False, str(err))
+    require(python is not None, "no MediaPipe side environment (set TFKIT_MEDIAPIPE_PYTHON, or build it with "
+                                "tfkit.export.mediapipe_runtime.mediapipe_python(create=True))")
     return package
 
 
 @pytest.fixture(scope="module")
 def mediapipe_model(tools, tiny_checkpoint, tmp_path_factory):
     """A tiny BERT that learnt the toy task, as MediaPipe's text-classifier file."""
-    from tfkit.testing.mediapipe_standin import mediapipe_classifier_file
+    from tfkit.export.edge import write_mediapipe_file
+    from tfkit.export.graph import ServingModule
 
     keras.utils.set_random_seed(0)
     texts, labels = toy_texts(48)
@@ -139,7 +142,7 @@ def mediapipe_model(tools, tiny_checkpoint, tmp_path_factory):
                                                precision="float32")
     clf.compile(learning_rate=3e-3, batch_size=8)
     clf.fit(toy, epochs=10, verbose=0)
-    return mediapipe_classifier_file(clf, tmp_path_factory.mktemp("mediapipe") / "toy_mediapipe.tflite")
+    return write_mediapipe_file(ServingModule(clf), tmp_path_factory.mktemp("mediapipe") / "toy_mediapipe.tflite")
 
 
 @pytest.fixture(scope="module")
@@ -150,11 +153,12 @@ def page(tools, mediapipe_model, tmp_path_factory):
 
 @pytest.mark.slow
 def test_browser_classifies_as_mediapipe_python(page, mediapipe_model):
-    from tfkit.testing.mediapipe_standin import MediaPipeTextClassifier
+    from tfkit.export.mediapipe_runtime import MediaPipeTextClassifier
 
     sentences = toy_texts(64, seed=1)[0] + EDGE_CASES
     run = browser_classify(page, sentences, timeout=120)
-    reference = MediaPipeTextClassifier(mediapipe_model).categories(sentences)
+    with MediaPipeTextClassifier(mediapipe_model) as mediapipe:
+        reference = [dict(zip(mediapipe.labels, row)) for row in mediapipe.scores(sentences).tolist()]
     assert [r["text"] for r in run.results] == sentences
     assert all(set(r["scores"]) == {"neg", "pos"} for r in run.results)  # label names from the metadata
     expected = [max(row, key=row.get) for row in reference]

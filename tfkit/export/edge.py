@@ -92,27 +92,14 @@ def mediapipe_variant(module: Any, tmp: Path, quantization: Quantization, ids: V
                       validation: ValidationSet, num_threads: int, log: Callable[[str], None],
                       float_tensors: Sequence[str] = ()) -> Variant | str:
     """Writes ``mediapipe/model_<q>.tflite`` (MediaPipe metadata inside); a reason string when it cannot."""
-    from tfkit.export.mediapipe_metadata import with_text_classifier_metadata
-
     if module.task is not TaskType.SINGLE_LABEL:
         return f"MediaPipe Tasks' TextClassifier is single-label; this model is {module.task.value}."
-    graph = MediaPipeGraph(module)
     folder = tmp / "mediapipe"
     folder.mkdir(exist_ok=True)
     write_side_files(folder, module)
     path = folder / f"model_{quantization.value}.tflite"
     log(f"Converting mediapipe/{path.name} (MediaPipe Tasks TextClassifier)")
-    token_samples = None if samples is None else [_three_inputs(s) for s in samples]
-    if float_tensors:
-        flatbuffer = _keeping_float(graph, quantization, token_samples, float_tensors)
-    else:
-        flatbuffer = convert(graph, quantization, token_samples, function=graph.concrete())
-    labels = list(module.classifier.config.labels)
-    flatbuffer = with_text_classifier_metadata(
-        flatbuffer, vocab=wordpiece_vocab(module.classifier.tokenizer), labels=labels,
-        name=f"tfkit {module.classifier.config.checkpoint} ({quantization.value})",
-        description="Text classifier exported by tfkit: BERT WordPiece tokenizer, softmax scores per label.")
-    path.write_bytes(flatbuffer)
+    write_mediapipe_file(module, path, quantization, samples, float_tensors)
     smoke_test(path)
     model = ScoresAsLogits(LiteRTModel(path, num_threads))
     check = evaluate_model(model, validation, f"mediapipe/{path.name}")
@@ -126,6 +113,33 @@ def mediapipe_variant(module: Any, tmp: Path, quantization: Quantization, ids: V
     atomic_write_json(path.with_suffix(".json"), manifest)
     return Variant(f"{quantization.value}_mediapipe", "mediapipe", str(path.relative_to(tmp)),
                    manifest["size_bytes"], check, ids.status, extra)
+
+
+def write_mediapipe_file(module: Any, path: str | Path, quantization: Quantization = Quantization.FLOAT32,
+                         samples: Any = None, float_tensors: Sequence[str] = ()) -> Path:
+    """Converts :class:`~tfkit.export.edge_graphs.MediaPipeGraph` of ``module`` and writes it with MediaPipe's
+    text-classifier metadata (vocabulary, BERT tokenizer, label names) to ``path``.
+
+    Examples:
+        >>> write_mediapipe_file(ServingModule(clf), "classifier.tflite")    # doctest: +SKIP
+        PosixPath('classifier.tflite')
+    """
+    from tfkit.export.mediapipe_metadata import with_text_classifier_metadata
+
+    graph = MediaPipeGraph(module)
+    token_samples = None if samples is None else [_three_inputs(s) for s in samples]
+    if float_tensors:
+        flatbuffer = _keeping_float(graph, quantization, token_samples, float_tensors)
+    else:
+        flatbuffer = convert(graph, quantization, token_samples, function=graph.concrete())
+    config = module.classifier.config
+    flatbuffer = with_text_classifier_metadata(
+        flatbuffer, vocab=wordpiece_vocab(module.classifier.tokenizer), labels=list(config.labels),
+        name=f"tfkit {config.checkpoint} ({quantization.value})",
+        description="Text classifier exported by tfkit: BERT WordPiece tokenizer, softmax scores per label.")
+    path = Path(path)
+    path.write_bytes(flatbuffer)
+    return path
 
 
 class ScoresAsLogits:
