@@ -30,10 +30,35 @@ def test_export_then_bench(saved, tmp_path, capsys):
                  "--validation", str(data), "--validation-samples", "12"]) == 0
     assert "| float32 | tflite |" in capsys.readouterr().out
     record = json.loads((out / "export.json").read_text())
-    assert [v["name"] for v in record["variants"]] == ["saved_model", "float32", "dynamic_int8"]
+    assert [v["name"] for v in record["variants"]] == [
+        "saved_model", "float32", "float32_text", "float32_mediapipe",
+        "dynamic_int8", "dynamic_int8_text", "dynamic_int8_mediapipe"]  # the app files come by default
     assert main(["bench", str(out), "--model", str(model), "--data", str(data), "--limit", "12"]) == 0
     assert "keras_fp32" in capsys.readouterr().out
     assert (out / "bench.md").is_file() and (out / "bench.png").is_file()
+    rows = {row["variant"]: row for row in json.loads((out / "bench.json").read_text())["rows"]}
+    assert rows["float32_text"]["agreement"] == 1.0  # raw text in, tokenised inside, same labels as Keras
+    assert rows["float32_text"]["latency_ms_p50"] > 0 and rows["float32_text"]["batch32_examples_per_second"] > 0
+    assert rows["float32_mediapipe"]["agreement"] == 1.0
+
+
+def test_bench_runs_mediapipe_files_in_mediapipe_tasks(saved, tmp_path):
+    from tfkit.export.mediapipe_runtime import mediapipe_python
+
+    from tests.conftest import IN_CI, require
+
+    require(mediapipe_python(create=IN_CI) is not None, "no MediaPipe side environment (build it with "
+            "tfkit.export.mediapipe_runtime.mediapipe_python(create=True))")
+    model, data = saved
+    out = tmp_path / "export"
+    assert main(["export", str(model), "--output", str(out), "--formats", "tflite", "--quantization", "float32",
+                 "--no-raw-text", "--validation", str(data), "--validation-samples", "12"]) == 0
+    assert main(["bench", str(out), "--model", str(model), "--data", str(data), "--limit", "12"]) == 0
+    rows = {row["variant"]: row for row in json.loads((out / "bench.json").read_text())["rows"]}
+    assert set(rows) == {"keras_fp32", "float32", "float32_mediapipe", "float32_mediapipe_tasks"}
+    tasks = rows["float32_mediapipe_tasks"]  # MediaPipe's own tokenizer and runtime on the file
+    assert tasks["agreement"] == 1.0 and tasks["latency_ms_p50"] > 0
+    assert tasks["max_abs_logit_diff"] < 1e-3  # log-scores: the toy texts are ASCII, tokenised alike
 
 
 def test_export_refuses_an_existing_folder(saved, tmp_path, capsys):

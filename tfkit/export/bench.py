@@ -28,7 +28,7 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import CheckpointError
 from tfkit.export.graph import ServingModule
 from tfkit.export.runtime import LiteRTModel, RawTextLiteRTModel, SavedModelRunner
-from tfkit.export.verify import ValidationSet, evaluate_model
+from tfkit.export.verify import ValidationSet, evaluate_model, log_softmax
 
 Features = dict[str, np.ndarray]
 
@@ -104,12 +104,48 @@ def bench(export_dir: str | os.PathLike, classifier: Any, data: TextDataset, lim
                      "latency_ms_p50": check.latency_ms_p50, "latency_ms_p90": check.latency_ms_p90,
                      "batch32_examples_per_second": _throughput(runner, batches, validation.texts),
                      "integer_only": integer.get(name)})
+    rows += _mediapipe_tasks_rows(record, export_dir, validation, log)
     base = rows[0]["latency_ms_p50"]
     for row in rows:
         row["speedup_p50"] = base / row["latency_ms_p50"]
     result = BenchResult(tuple(rows), Path(output_dir) if output_dir else export_dir)
     _write(result, len(validation), num_threads, batch_size)
     return result
+
+
+def _mediapipe_tasks_rows(record: dict[str, Any], export_dir: Path, validation: ValidationSet,
+                          log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """MediaPipe files run by MediaPipe Tasks' own Python ``TextClassifier`` (its tokenizer, its runtime), when
+    its side environment exists (``mediapipe_python(create=True)`` builds it): rows ``<variant>_tasks``, latency
+    measured inside MediaPipe's process, tokenisation included. Without it, no rows (and a log line)."""
+    files = [v for v in record["variants"] if v["format"] == "mediapipe" and v["path"] is not None]
+    if not files or not validation.texts:
+        return []
+    from tfkit.export.mediapipe_runtime import MediaPipeTextClassifier, mediapipe_python
+
+    if mediapipe_python() is None:
+        log("No MediaPipe side environment: MediaPipe Tasks' own run is not measured (build it with "
+            "tfkit.export.mediapipe_runtime.mediapipe_python(create=True))")
+        return []
+    rows = []
+    for variant in files:
+        name = f"{variant['name']}_tasks"
+        log(f"Measuring {name} (MediaPipe Tasks TextClassifier)")
+        with MediaPipeTextClassifier(export_dir / variant["path"]) as classifier:
+            classifier.scores(list(validation.texts[:5]))  # warm-up
+            start = len(classifier.latencies_ms)
+            logits = np.log(np.maximum(classifier.scores(list(validation.texts)), 1e-30))
+            times = np.asarray(classifier.latencies_ms[start:])
+        rows.append({"variant": name, "size_bytes": variant["size_bytes"], "score": validation.score(logits),
+                     "drop_points": None if validation.targets is None else
+                     round(100.0 * (validation.keras_score() - validation.score(logits)), 4),
+                     "agreement": validation.agreement(logits),
+                     "max_abs_logit_diff": float(np.max(np.abs(logits - log_softmax(validation.reference)))),
+                     "latency_ms_p50": float(np.percentile(times, 50)),
+                     "latency_ms_p90": float(np.percentile(times, 90)),
+                     "batch32_examples_per_second": float(len(times) / (times.sum() / 1000.0)),
+                     "integer_only": variant.get("integer_only", {}).get("integer_only")})
+    return rows
 
 
 def _runner(fmt: str, path: Path, num_threads: int, bucket: int | None) -> Callable[[Any], np.ndarray]:

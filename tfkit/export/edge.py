@@ -106,9 +106,9 @@ def mediapipe_variant(module: Any, tmp: Path, quantization: Quantization, ids: V
     extra = _agreements(model, tmp / ids.path, validation, num_threads)
     extra["integer_only"] = op_table(path).summary()
     extra["encoder_of"] = ids.name
-    extra["note"] = ("checked on LiteRT with tfkit's Python tokenizer (log-scores against Keras logits: "
-                     "max_abs_logit_diff compares log-softmax values); MediaPipe Tasks' own run is measured "
-                     "by tfkit bench and the edge benchmark")
+    extra["note"] = ("checked on LiteRT with tfkit's Python tokenizer (max_abs_logit_diff compares log-softmax "
+                     "values); MediaPipe Tasks' own run (its tokenizer) is measured by tfkit bench and the edge "
+                     "benchmark")
     manifest = manifest_for(module, path, "mediapipe", quantization, check, extra)
     atomic_write_json(path.with_suffix(".json"), manifest)
     return Variant(f"{quantization.value}_mediapipe", "mediapipe", str(path.relative_to(tmp)),
@@ -143,7 +143,10 @@ def write_mediapipe_file(module: Any, path: str | Path, quantization: Quantizati
 
 
 class ScoresAsLogits:
-    """A MediaPipe file's softmax scores as log-probabilities, so label checks read them as logits."""
+    """A MediaPipe file's softmax scores as log-probabilities, so label checks read them as logits (and
+    :func:`~tfkit.export.verify.evaluate_model` compares them with the Keras model's log-softmax)."""
+
+    log_probabilities = True
 
     def __init__(self, model: LiteRTModel):
         self.model = model

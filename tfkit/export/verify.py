@@ -152,13 +152,22 @@ def evaluate_model(model: Callable[[Features], np.ndarray], validation: Validati
         )
     if not np.all(np.isfinite(logits)):
         raise ExportValidationError(f"'{name}' returned non-finite logits on the validation samples.")
+    reference = validation.reference
+    if getattr(model, "log_probabilities", False):  # a file that outputs softmax scores: compare log-softmax values
+        reference = log_softmax(reference)
     return Check(
         samples=len(validation), agreement=validation.agreement(logits),
-        max_abs_logit_diff=float(np.max(np.abs(logits - validation.reference))),
+        max_abs_logit_diff=float(np.max(np.abs(logits - reference))),
         score=validation.score(logits), reference_score=validation.score(validation.reference),
         latency_ms_p50=float(np.percentile(times, 50)), latency_ms_p90=float(np.percentile(times, 90)),
         higher_is_better=validation.higher_is_better,
     )
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax: what logits become in a file whose outputs are softmax scores."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def verify(model: Callable[[Features], np.ndarray], validation: ValidationSet, tolerance: Tolerance,
