@@ -73,6 +73,20 @@ def test_qat_file_is_integer_only_and_runs_on_litert(qat_run, toy):
     assert "layer_norm" in manifest["op_family_costs"]["families"]
 
 
+def test_qat_app_files_are_integer_only_between_their_edges(qat_run, toy):
+    from tfkit.export.runtime import RawTextLiteRTModel
+
+    qat, artifacts, _ = qat_run
+    text, mediapipe = artifacts["qat_int8_text"], artifacts["qat_int8_mediapipe"]
+    assert text.extra["agreement_with_ids_file"] >= 0.95 and mediapipe.extra["agreement_with_ids_file"] >= 0.95
+    # the raw-text file: the tokenizer's custom ops and string/int ops, then the same integer-only encoder
+    assert text.extra["integer_only"]["integer_only"] is True, text.extra["integer_only"]["float_ops"]
+    assert {"FastBertNormalize", "FastWordpieceTokenizeWithOffsets"} <= set(text.extra["integer_only"]["ops"])
+    assert mediapipe.extra["integer_only"]["integer_only"] is True, mediapipe.extra["integer_only"]["float_ops"]
+    out = RawTextLiteRTModel(artifacts.file("qat_int8_text")).classify(toy.texts[0])
+    assert out["label"] in qat.config.labels
+
+
 def test_float_files_fail_the_integer_only_check(trained, toy, tmp_path):
     tfkit.export(trained, tmp_path / "export", formats=["tflite"], quantization=["float32", "dynamic_int8"],
                  validation=toy, raw_text=False, mediapipe=False)

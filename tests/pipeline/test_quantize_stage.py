@@ -26,7 +26,8 @@ def test_export_qat_of_a_run_folder_writes_quantize_and_export_stages(tiny_check
         pd.DataFrame({"text": list(data.texts), "label": [data.labels[t] for t in data.targets]}).to_csv(
             tmp_path / f"{name}.csv", index=False)
     assert main(["export", str(run.path), "--qat", "--qat-learning-rate", "1e-4", "--train",
-                 str(tmp_path / "train.csv"), "--validation", str(tmp_path / "validation.csv")]) == 0
+                 str(tmp_path / "train.csv"), "--validation", str(tmp_path / "validation.csv"),
+                 "--no-raw-text", "--no-mediapipe"]) == 0  # the qat_int8 app files: tests/optimize/test_qat.py
     quantize = json.loads((run.path / "04_quantize" / "stage.json").read_text())
     assert quantize["parent"] == "finetune" and quantize["config"]["learning_rate"] == 1e-4
     assert list((run.path / "04_quantize" / "logs").rglob("events.out.tfevents.*"))

@@ -41,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="quantization-aware training (TF-MOT) before export; exports the integer-only qat_int8 file")
     p.add_argument("--quantization", nargs="+", default=None, choices=[q.value for q in Quantization],
                    help="TFLite variants (default: float32 dynamic_int8)")
+    p.add_argument("--web", action="store_true",
+                   help="the export also writes web/, a static page running the MediaPipe file in the browser "
+                        "(fetches @mediapipe/tasks-text with npm once)")
     p.add_argument("--seed", type=int, default=None, help="seed of splits, initialisation and shuffling (default 0)")
     p.add_argument("--resume", action="store_true", help="reuse finished stages and continue an interrupted one")
     p.add_argument("--overwrite", action="store_true", help="redo every stage")
@@ -97,4 +100,6 @@ def _with_flags(config, args: argparse.Namespace):  # noqa: ANN001, ANN201  (Pip
         config = dataclasses.replace(config, quantize=QATConfig())
     if args.quantization is not None:
         config = dataclasses.replace(config, export=dataclasses.replace(config.export, quantization=args.quantization))
+    if args.web:
+        config = dataclasses.replace(config, export=dataclasses.replace(config.export, web=True))
     return config
