@@ -1,4 +1,5 @@
-"""Export: SavedModel (token ids and raw strings) and TFLite variants, each run and checked.
+"""Export: SavedModel (token ids and raw strings), TFLite variants and app-ready files (raw-text TFLite,
+MediaPipe Tasks models, a web page), each run and checked.
 
 Examples:
     >>> import tfkit
@@ -10,9 +11,9 @@ from tfkit.export.artifacts import ExportedArtifacts, Variant
 from tfkit.export.bench import BenchResult, bench
 from tfkit.export.config import ExportConfig, Format, Quantization, Tolerance
 from tfkit.export.exporter import export
-from tfkit.export.runtime import LiteRTModel, SavedModelRunner
+from tfkit.export.runtime import LiteRTModel, RawTextLiteRTModel, SavedModelRunner
 from tfkit.export.verify import ExportValidationError, ValidationSet, verify
 
 __all__ = ["BenchResult", "ExportConfig", "ExportValidationError", "ExportedArtifacts", "Format", "LiteRTModel", "Quantization",
-           "SavedModelRunner", "Tolerance", "ValidationSet", "Variant", "bench", "export", "verify"]
+           "RawTextLiteRTModel", "SavedModelRunner", "Tolerance", "ValidationSet", "Variant", "bench", "export", "verify"]
 
