@@ -137,6 +137,8 @@ def test_the_raw_text_file_classifies_as_the_token_id_file(exported, toy, quanti
     assert artifacts[quantization].extra["edge_files"]["raw_text"] == variant.path
     manifest = json.loads(artifacts.file(variant.name).with_suffix(".json").read_text())
     assert manifest["format"] == "raw_text_tflite" and manifest["labels"] == list(clf.config.labels)
+    assert manifest["inputs"] == {"text": {"dtype": "string", "shape": [1]}}
+    assert set(manifest["outputs"]) == {"logits", "scores", "label_index", "label"}
     text_model = RawTextLiteRTModel(artifacts.file(variant.name))
     ids_model = LiteRTModel(artifacts.file(quantization))
     for text in list(toy.texts[:8]) + ["", "the film " * 40]:
@@ -197,3 +199,18 @@ def test_non_wordpiece_tokenizers_get_a_reason(tmp_path, toy):
     assert artifacts["float32"].extra["edge_files"] == {"raw_text": f"not written: {NOT_WORDPIECE}",
                                                        "mediapipe": f"not written: {NOT_WORDPIECE}"}
     assert any(NOT_WORDPIECE in m for m in messages)
+
+
+def test_multi_label_models_get_a_raw_text_file_and_a_reason_for_mediapipe(tiny_checkpoint, tmp_path):
+    data = tfkit.data.from_lists(["good film", "bad plot", "good plot"] * 8, [["a", "b"], ["b"], ["a"]] * 8)
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, task="multi_label",
+                                               max_length=16, precision="float32")
+    artifacts = tfkit.export(clf, tmp_path / "export", formats=["tflite"], quantization=["float32"],
+                             validation=data, log=lambda _: None)
+    assert [v.name for v in artifacts.variants] == ["float32", "float32_text"]
+    assert artifacts["float32"].extra["edge_files"]["mediapipe"].startswith("not written: MediaPipe Tasks' "
+                                                                            "TextClassifier is single-label")
+    out = RawTextLiteRTModel(artifacts.file("float32_text")).classify("good film")
+    assert set(out) == {"logits", "scores"}
+    np.testing.assert_allclose(out["scores"], 1 / (1 + np.exp(-out["logits"])), atol=1e-6)  # sigmoid per label
+    np.testing.assert_allclose(out["logits"], clf.predict_logits(["good film"]), atol=1e-4)

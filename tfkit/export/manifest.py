@@ -15,7 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tfkit.data.task import TaskType
 from tfkit.export.config import Quantization
+from tfkit.export.edge_graphs import MEDIAPIPE_INPUTS
 from tfkit.export.graph import lower_cases, wordpiece_vocab
 
 
@@ -41,17 +43,29 @@ def manifest_for(module: Any, path: Path, fmt: str, quantization: Quantization |
     """The JSON manifest of one exported file."""
     classifier = module.classifier
     tokenizer = classifier.tokenizer
-    outputs = {"logits": [None, classifier.config.num_outputs]}
+    width = classifier.config.num_outputs
+    outputs: dict[str, Any] = {"logits": [None, width]}
+    inputs: dict[str, Any] = {name: {"dtype": "int32", "shape": [None if fmt == "saved_model" else module.batch_size, None]}
+                              for name in module.names}
     if fmt == "saved_model":
         outputs = {"serving_default": ["logits", "probabilities", "label|predicted|value"],
                    "classify_text": ["logits", "probabilities", "label|predicted|value"]}
+    elif fmt == "raw_text_tflite":
+        inputs = {"text": {"dtype": "string", "shape": [1]}}
+        outputs = {"logits": [1, width], "scores": [1, width], "label_index": [1], "label": [1]}
+        if classifier.config.task is TaskType.REGRESSION:
+            outputs = {"logits": [1, width], "value": [1]}
+        elif classifier.config.task is TaskType.MULTI_LABEL:
+            outputs = {"logits": [1, width], "scores": [1, width]}
+    elif fmt == "mediapipe":
+        inputs = {name: {"dtype": "int32", "shape": [1, None]} for name in MEDIAPIPE_INPUTS}
+        outputs = {"scores": [1, width]}
     return {
         "file": path.name,
         "format": fmt,
         "quantization": quantization.value if quantization else "float32",
         "size_bytes": size_bytes(path),
-        "inputs": {name: {"dtype": "int32", "shape": [None if fmt == "saved_model" else module.batch_size, None]}
-                   for name in module.names},
+        "inputs": inputs,
         "outputs": outputs,
         "task": classifier.config.task.value,
         "labels": list(classifier.config.labels),
@@ -73,6 +87,15 @@ def manifest_for(module: Any, path: Path, fmt: str, quantization: Quantization |
 def _usage(fmt: str, quantization: Quantization | None) -> str:
     if fmt == "saved_model":
         return "tf.saved_model.load(path); import tensorflow_text first to call classify_text."
+    if fmt == "raw_text_tflite":
+        return ("One string in (signature input 'text', shape [1]), tokenised inside the file: run it on LiteRT's "
+                "InterpreterWithCustomOps with tensorflow_text.core.pybinds.tflite_registrar's AddFastBertNormalize "
+                "and AddFastWordpieceTokenize (tfkit.export.RawTextLiteRTModel), or link TF-Text's TFLite kernels "
+                "into the app.")
+    if fmt == "mediapipe":
+        return ("MediaPipe Tasks TextClassifier (Android, iOS, Web, Python): create_from_model_path(path); it reads "
+                "the vocabulary and label names from the file's metadata and tokenises itself (ASCII lower-casing "
+                "only: strip accents first for the same labels as the uncased Python tokenizer).")
     if quantization is not None and not quantization.padding_safe:
         return ("Calibrated on unpadded sentences: resize the inputs to [1, length] (or a batch of equal lengths) "
                 "with attention_mask all ones; padding is not masked reliably in this variant.")
