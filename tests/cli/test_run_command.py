@@ -34,26 +34,26 @@ def test_run_equals_train_prune_export(tiny_checkpoint, tmp_path):
     common = ["--text-column", "review", "--label-column", "sentiment", "--seed", "0"]
     train = ["--checkpoint", str(tiny_checkpoint), "--epochs", "1", "--max-length", "16"]
     together = tmp_path / "together"
+    no_app_files = ["--no-raw-text", "--no-mediapipe"]  # their own tests: tests/export/test_raw_text.py and others
     assert main(["run", str(data), *common, *train, "--prune", "0.5", "--quantization", "float32", "dynamic_int8",
-                 "--output", str(together)]) == 0
+                 *no_app_files, "--output", str(together)]) == 0
 
     apart = tmp_path / "apart"
     assert main(["train", str(data), *common, *train, "--output", str(apart)]) == 0
     assert main(["prune", str(data), *common, "--sparsity", "0.5", "--output", str(apart)]) == 0
     assert main(["export", str(apart), "--validation", str(data), "--text-column", "review", "--label-column",
-                 "sentiment", "--quantization", "float32", "dynamic_int8"]) == 0  # a run folder: its export stage
+                 "sentiment", "--quantization", "float32", "dynamic_int8", *no_app_files]) == 0  # a run folder
 
     assert _listing(together) == _listing(apart)
     assert {"01_finetune", "03_prune", "05_export"} <= {p.name for p in together.iterdir()}
     summary = json.loads((together / "summary.json").read_text())
     assert summary["stages"] == ["finetune", "prune", "export"]
-    assert set(summary["export"]) == {"saved_model", "float32", "dynamic_int8", "float32_text", "dynamic_int8_text",
-                                      "float32_mediapipe", "dynamic_int8_mediapipe"}  # the app files by default
+    assert set(summary["export"]) == {"saved_model", "float32", "dynamic_int8"}
     for stage in ("01_finetune", "03_prune", "05_export"):
         assert json.loads((together / stage / "stage.json").read_text())["status"] == "complete"
     # resumable: a second run with --resume reuses every finished stage
     assert main(["run", str(data), *common, *train, "--prune", "0.5", "--quantization", "float32", "dynamic_int8",
-                 "--output", str(together), "--resume"]) == 0
+                 *no_app_files, "--output", str(together), "--resume"]) == 0
 
 
 def test_run_config_file(tmp_path):

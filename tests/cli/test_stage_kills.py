@@ -130,7 +130,7 @@ def test_killed_export_keeps_the_previous_output_and_the_rerun_cleans_up(tiny_mo
     (out / "tflite" / "model_float32.tflite").write_bytes(os.urandom(4096))
     before = _tree(out)
     command = _tfkit("export", tiny_model, "--output", out, "--validation", validation,
-                     "--quantization", "float32", "dynamic_int8", "--overwrite")
+                     "--quantization", "float32", "dynamic_int8", "--no-raw-text", "--no-mediapipe", "--overwrite")
 
     def saved_model_verified() -> bool:  # the SavedModel is checked; the TFLite conversions are still to come
         return any((tmp / "saved_model.json").is_file() for tmp in out.parent.glob(".05_export.tmp-*"))
@@ -144,7 +144,7 @@ def test_killed_export_keeps_the_previous_output_and_the_rerun_cleans_up(tiny_mo
     rerun = _run(command)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     record = json.loads((out / "export.json").read_text())
-    assert [v["name"] for v in record["variants"]] == ["saved_model", "float32", "dynamic_int8"]
+    assert [v["name"] for v in record["variants"]] == ["saved_model", "float32", "dynamic_int8"]  # no app files asked
     assert _tree(out)["tflite/model_float32.tflite"] != before["tflite/model_float32.tflite"]
     assert verify_folder(out).ok, verify_folder(out).summary()
     assert _temporaries(out.parent) == [], "the killed export's temporary folder is removed by the re-run"

@@ -211,6 +211,18 @@ def test_mediapipe_loads_the_file_and_scores_like_litert(mediapipe, tagged, clas
     assert len(set(expected)) == 2
 
 
+@pytest.mark.slow
+def test_the_worker_ignores_a_jupyter_kernels_matplotlib_backend(mediapipe, tagged, monkeypatch):
+    """Bug: from a notebook, MPLBACKEND=module://matplotlib_inline... reached the side environment, where
+    mediapipe's matplotlib import refused it and the file did not load."""
+    from tfkit.export.mediapipe_runtime import MediaPipeTextClassifier
+
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    monkeypatch.setenv("PYTHONPATH", "/nonexistent-tfkit-path")
+    with MediaPipeTextClassifier(tagged, python=mediapipe) as model:
+        assert model.scores(TEXTS[:2]).shape == (2, len(model.labels))
+
+
 @pytest.fixture(scope="module")
 def echo_file(classifier, tmp_path_factory):
     """A model whose "scores" are its inputs: the first 8 ids, mask values and segment ids (-1 past the end), and

@@ -41,6 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="quantization-aware training (TF-MOT) before export; exports the integer-only qat_int8 file")
     p.add_argument("--quantization", nargs="+", default=None, choices=[q.value for q in Quantization],
                    help="TFLite variants (default: float32 dynamic_int8)")
+    p.add_argument("--no-raw-text", action="store_true",
+                   help="the export leaves out the raw-text TFLite files (model_<variant>_text.tflite)")
+    p.add_argument("--no-mediapipe", action="store_true",
+                   help="the export leaves out the MediaPipe Tasks files (mediapipe/model_<variant>.tflite)")
     p.add_argument("--web", action="store_true",
                    help="the export also writes web/, a static page running the MediaPipe file in the browser "
                         "(fetches @mediapipe/tasks-text with npm once)")
@@ -100,6 +104,9 @@ def _with_flags(config, args: argparse.Namespace):  # noqa: ANN001, ANN201  (Pip
         config = dataclasses.replace(config, quantize=QATConfig())
     if args.quantization is not None:
         config = dataclasses.replace(config, export=dataclasses.replace(config.export, quantization=args.quantization))
-    if args.web:
-        config = dataclasses.replace(config, export=dataclasses.replace(config.export, web=True))
+    app_files = {key: value for key, value in (("raw_text", False if args.no_raw_text else None),
+                                               ("mediapipe", False if args.no_mediapipe else None),
+                                               ("web", True if args.web else None)) if value is not None}
+    if app_files:
+        config = dataclasses.replace(config, export=dataclasses.replace(config.export, **app_files))
     return config

@@ -64,6 +64,15 @@ def mediapipe_python(create: bool = False) -> Path | None:
     return existing_side_python(ENV_NAME, MEDIAPIPE_REQUIREMENTS)
 
 
+def worker_environment() -> dict[str, str]:
+    """The caller's environment without what belongs to tfkit's Python: the side environment has its own
+    packages (no ``PYTHONPATH``/``PYTHONHOME``), and a Jupyter kernel's ``MPLBACKEND``
+    (``module://matplotlib_inline...``) names a backend mediapipe's matplotlib import cannot load."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND")}
+    env["MPLBACKEND"] = "Agg"
+    return env
+
+
 class MediaPipeTextClassifier:
     """A TFLite file with MediaPipe text-classifier metadata, run by MediaPipe Tasks in a worker process.
 
@@ -94,7 +103,7 @@ class MediaPipeTextClassifier:
         try:
             self._process: subprocess.Popen | None = subprocess.Popen(
                 [str(self.python), "-u", str(WORKER), str(self.model_path)], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self._log, text=True, encoding="utf-8")
+                stdout=subprocess.PIPE, stderr=self._log, text=True, encoding="utf-8", env=worker_environment())
         except OSError as error:
             self._process = None
             raise MediaPipeError(f"Expected a python with MediaPipe. Received: python={str(self.python)!r}, "
