@@ -8,40 +8,29 @@ import numpy as np
 import pytest
 
 import tfkit
-from tfkit._keras import keras, tf
+from tfkit._keras import tf
 from tfkit.errors import ConfigError
 from tfkit.export import ExportValidationError, LiteRTModel, Quantization, ValidationSet, verify
 from tfkit.export.config import DEFAULT_TOLERANCES, ExportConfig
 from tfkit.export.graph import ServingModule
 
-from tests.conftest import toy_texts
 
-ALL = [q.value for q in Quantization if q is not Quantization.QAT_INT8]  # qat_int8: tests/optimize/test_qat.py
-
-
-@pytest.fixture(scope="module")
-def toy():
-    texts, labels = toy_texts(48)
-    return tfkit.data.from_lists(texts, labels)
+from tests.export.conftest import ALL
 
 
 @pytest.fixture(scope="module")
-def classifier(tiny_checkpoint, toy):
-    keras.utils.set_random_seed(0)  # module-scoped: built before the per-test seed
-    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16,
-                                               precision="float32")
-    clf.compile(learning_rate=3e-3, batch_size=8)
-    clf.fit(toy, epochs=10, verbose=0)  # a model that has learnt the toy task: labels far from the boundary
-    assert clf.evaluate(toy, verbose=0)["accuracy"] > 0.9
-    return clf
+def toy(toy_export_data):
+    return toy_export_data
 
 
 @pytest.fixture(scope="module")
-def exported(classifier, toy, tmp_path_factory):
-    out = tmp_path_factory.mktemp("export") / "export"
-    return tfkit.export(classifier, out, formats=["saved_model", "tflite"], quantization=ALL,
-                        train=toy, validation=toy, representative_samples=24,
-                        raw_text=False, mediapipe=False)  # app files: tests/export/test_raw_text.py, test_mediapipe.py
+def classifier(toy_classifier):
+    return toy_classifier
+
+
+@pytest.fixture(scope="module")
+def exported(toy_export):
+    return toy_export
 
 
 def test_every_variant_is_written_checked_and_described(exported, classifier):

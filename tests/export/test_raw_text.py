@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 import tfkit
-from tfkit._keras import keras, tf
+from tfkit._keras import tf
+from tfkit.export import Quantization
 from tfkit.export.edge import NOT_WORDPIECE, PAIR_TEXT
 from tfkit.export.graph import InGraphTokenizer
 from tfkit.export.runtime import LiteRTModel, RawTextLiteRTModel, tokenizer_op_registerers
 
-from tests.conftest import toy_texts
+from tests.export.conftest import ALL
 
 WORDS = "the film was great cafe naive resume good bad fine strasse".split()
 CHARS = list("abcdefghijklmnopqrstuvwxyz0123456789!?.,;:'\"-()&%$#@") + list("日本語中文한국어") + ["😀", "👍", "ß"]
@@ -111,24 +112,17 @@ def test_literal_special_token_text_is_read_as_characters(in_file_ids, hf_tokeni
 
 
 @pytest.fixture(scope="module")
-def toy():
-    texts, labels = toy_texts(48)
-    return tfkit.data.from_lists(texts, labels)
+def toy(toy_export_data):
+    return toy_export_data
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_checkpoint, toy, tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16,
-                                               precision="float32")
-    clf.compile(learning_rate=3e-3, batch_size=8)
-    clf.fit(toy, epochs=10, verbose=0)
-    out = tmp_path_factory.mktemp("raw-text") / "export"
-    return clf, tfkit.export(clf, out, formats=["tflite"], quantization=["dynamic_int8", "full_int8"], train=toy,
-                             validation=toy, representative_samples=24, mediapipe=False)
+def exported(toy_classifier, toy_export):
+    """Every variant with its raw-text file (tests/export/conftest.py)."""
+    return toy_classifier, toy_export
 
 
-@pytest.mark.parametrize("quantization", ["dynamic_int8", "full_int8"])
+@pytest.mark.parametrize("quantization", ALL)
 def test_the_raw_text_file_classifies_as_the_token_id_file(exported, toy, quantization):
     clf, artifacts = exported
     variant = artifacts[f"{quantization}_text"]
@@ -145,9 +139,10 @@ def test_the_raw_text_file_classifies_as_the_token_id_file(exported, toy, quanti
         enc = clf.tokenizer(text, truncation=True, max_length=16, return_tensors="np")
         ids_logits = ids_model({name: enc[name].astype(np.int32) for name in ids_model.input_names})
         out = text_model.classify(text)
-        # dynamic int8: the same int8 weights, the same float arithmetic; full_int8: each graph has its own
-        # calibration of the same texts, so activation ranges (and logits) may differ a little
-        np.testing.assert_allclose(out["logits"], ids_logits, atol=1e-5 if quantization == "dynamic_int8" else 0.1)
+        # uncalibrated variants: the same weights, the same arithmetic; calibrated ones (full_int8, int16x8):
+        # each graph has its own calibration of the same texts, so activation ranges (and logits) may differ a little
+        calibrated = Quantization(quantization).calibrated
+        np.testing.assert_allclose(out["logits"], ids_logits, atol=0.1 if calibrated else 1e-4)
         index = int(np.argmax(ids_logits))
         assert out["label_index"].tolist() == [index]
         assert out["label"] == clf.config.labels[index]  # the label name travels inside the file
