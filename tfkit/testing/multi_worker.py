@@ -44,10 +44,13 @@ def tf_config(ports: Sequence[int], index: int) -> str:
 
 def launch(args: Sequence[str], num_workers: int = 2, ports: Sequence[int] | None = None,
            threads: int | None = None, pin_cpus: bool = False, env: dict[str, str] | None = None,
-           log_dir: str | os.PathLike | None = None, only: Sequence[int] | None = None) -> list[subprocess.Popen]:
+           log_dir: str | os.PathLike | None = None, only: Sequence[int] | None = None,
+           command: Sequence[str] | None = None) -> list[subprocess.Popen]:
     """Starts the workers of a local cluster, each running ``python -m tfkit.testing.multi_worker ARGS``.
 
     Args:
+        command: the program each worker runs before ``args`` instead (e.g. ``[python, "-m", "tfkit",
+            "train"]`` with ``--strategy multi_worker`` in ``args``); ``threads`` then does not apply.
         ports: the cluster's ports (reuse them to re-launch a worker into the same cluster).
         threads: intra-/inter-op threads per worker (``--threads``).
         pin_cpus: pin worker ``i`` to CPU core ``i`` (``taskset``), one core each.
@@ -57,23 +60,40 @@ def launch(args: Sequence[str], num_workers: int = 2, ports: Sequence[int] | Non
     ports = list(ports) if ports is not None else free_ports(num_workers)
     workers = []
     for index in (only if only is not None else range(num_workers)):
-        command = [sys.executable, "-m", "tfkit.testing.multi_worker", *args]
-        if threads is not None:
-            command += ["--threads", str(threads)]
+        line = [*(command or [sys.executable, "-m", "tfkit.testing.multi_worker"]), *args]
+        if threads is not None and command is None:
+            line += ["--threads", str(threads)]
         if pin_cpus and _has_taskset():
-            command = ["taskset", "-c", str(index % (os.cpu_count() or 1)), *command]
+            line = ["taskset", "-c", str(index % (os.cpu_count() or 1)), *line]
         environment = {**os.environ, **(env or {}), "TF_CONFIG": tf_config(ports, index),
                        "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
         if log_dir is not None:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
             log = open(Path(log_dir) / f"worker{index}.log", "ab")  # noqa: SIM115  (the child owns it)
-            workers.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment))
+            workers.append(subprocess.Popen(line, stdout=log, stderr=subprocess.STDOUT, env=environment))
             log.close()
         else:
-            workers.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            workers.append(subprocess.Popen(line, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                             env=environment))
     launch.ports = ports  # type: ignore[attr-defined]  (the caller may re-launch into the same cluster)
     return workers
+
+
+def run_single(args: Sequence[str], timeout: float = 600, threads: int | None = None,
+               command: Sequence[str] | None = None) -> subprocess.CompletedProcess:
+    """Runs the same program as one plain process (no ``TF_CONFIG``, ``--strategy default`` for the driver)."""
+    line = [*(command or [sys.executable, "-m", "tfkit.testing.multi_worker", "--strategy", "default"]), *args]
+    if threads is not None and command is None:
+        line += ["--threads", str(threads)]
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    environment.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return subprocess.run(line, capture_output=True, text=True, timeout=timeout, env=environment)
+
+
+def read_records(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """The ``worker<i>.json`` records of a ``--record`` folder, in worker order."""
+    files = sorted(Path(folder).glob("worker*.json"), key=lambda f: int(f.stem[len("worker"):]))
+    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
 
 
 def wait_all(workers: Sequence[subprocess.Popen], timeout: float) -> list[int]:
@@ -212,7 +232,7 @@ def _stage(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, Any
     result = finetune(train, dev, config, RunDirectory(args.output), resume=args.resume, overwrite=args.overwrite,
                       verbose=0, strategy=strategy, callbacks=_callbacks(args, index))
     fit = result.classifier.fit_record
-    return {"examples": len(train), "seconds": fit.get("seconds"), "examples_per_second": fit.get("examples_per_second"),
+    return {"loss": fit.get("history", {}).get("loss"), "examples": len(train), "seconds": fit.get("seconds"), "examples_per_second": fit.get("examples_per_second"),
             "optimizer_steps": fit.get("optimizer_steps"),
             "accuracy": None if result.report is None else float(result.report.metrics["accuracy"])}
 
