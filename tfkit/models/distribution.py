@@ -187,6 +187,26 @@ def distribute_options(dataset: tf.data.Dataset) -> tf.data.Dataset:
     return dataset.with_options(options)
 
 
+def check_single_host(strategy: tf.distribute.Strategy | None, what: str) -> None:
+    """Refuses ``what`` (pruning, QAT) under a strategy TF-MOT does not support: several hosts, or a TPU.
+
+    TF-MOT's pruning wrappers update their masks in a ``merge_call`` that tfkit runs, and tests,
+    under ``MirroredStrategy`` (one host); its fake-quantisation and pruning-step variables are not
+    made for multi-worker collectives or TPUs, so those are a clear error rather than a silent
+    single-device run.
+
+    Examples:
+        >>> check_single_host(None, "Pruning")
+    """
+    strategy = resolve_strategy(strategy)
+    if is_multi_worker(strategy) or isinstance(strategy, tf.distribute.TPUStrategy):
+        raise UnsupportedStrategyError(
+            f"Expected {what} on one host (no strategy, or MirroredStrategy). Received: a classifier under "
+            f"{strategy_name(strategy)}. Fine-tune with the strategy, then run {what} on the chief alone "
+            "(tfkit run does this), or load the fine-tuned model without a strategy: TextClassifier.load(path)."
+        )
+
+
 def barrier(strategy: tf.distribute.Strategy | None = None) -> None:
     """Waits until every worker of ``strategy`` gets here (a one-number all-reduce); returns at once without one.
 

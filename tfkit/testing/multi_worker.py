@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--toy", type=int, default=64, help="train on N toy sentences (when no --sst2)")
     p.add_argument("--sst2", default=None, help="SST-2 folder: train on a seeded subset of its train split")
     p.add_argument("--subset", type=int, default=4000)
+    p.add_argument("--subset-seed", type=int, default=0, help="seed of the --sst2 subset (fixed across --seed)")
+    p.add_argument("--no-dropout", action="store_true",
+                   help="use a copy of --checkpoint with every dropout at 0 (attention too): deterministic steps")
     p.add_argument("--dev-subset", type=int, default=0, help="dev sentences (0: all)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--steps", type=int, default=1, help="--mode steps: fixed steps to take")
@@ -172,7 +175,7 @@ def _data(args: argparse.Namespace) -> tuple[Any, Any]:
     import tfkit
 
     if args.sst2:
-        train = tfkit.data.sst2("train", args.sst2).take(args.subset, seed=args.seed)
+        train = tfkit.data.sst2("train", args.sst2).take(args.subset, seed=args.subset_seed)
         dev = tfkit.data.sst2("dev", args.sst2)
         return train, dev.take(args.dev_subset, seed=0) if args.dev_subset else dev
     texts, labels = toy_texts(args.toy)
@@ -245,6 +248,8 @@ def _steps(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, Any
     keras.utils.set_random_seed(args.seed)
     train, _ = _data(args)
     checkpoint = args.checkpoint or str(tfkit.models.default_checkpoint())
+    if args.no_dropout:
+        checkpoint = without_dropout(checkpoint)
     clf = tfkit.TextClassifier.from_pretrained(checkpoint, labels=train.labels, max_length=args.max_length,
                                                precision=args.precision, dropout=0.0, strategy=strategy)
     if args.optimizer == "sgd":
@@ -256,6 +261,21 @@ def _steps(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, Any
     x = fixed_batches(clf, train, args.batch_size, args.steps)
     clf.fit(x, epochs=1, steps_per_epoch=args.steps, verbose=0)
     return {"before": before, "after": [w.numpy().tolist() for w in clf.trainable_weights]}
+
+
+def without_dropout(checkpoint: str | os.PathLike) -> str:
+    """A temporary copy of ``checkpoint`` (weights linked, not copied) whose config has every dropout at 0."""
+    import tempfile
+
+    source = Path(checkpoint)
+    target = Path(tempfile.mkdtemp(prefix="tfkit-nodropout-"))
+    for item in source.iterdir():
+        if item.name != "config.json":
+            (target / item.name).symlink_to(item.resolve())
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    config.update({key: 0.0 for key, value in config.items() if "dropout" in key and isinstance(value, float)})
+    (target / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return str(target)
 
 
 def fixed_batches(clf: Any, data: Any, batch_size: int, steps: int) -> Any:
@@ -284,15 +304,24 @@ def _shards(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, An
     checkpoint = args.checkpoint or str(tfkit.models.default_checkpoint())
     clf = tfkit.TextClassifier.from_pretrained(checkpoint, task="regression", max_length=args.max_length,
                                                precision=args.precision, strategy=strategy)
-    clf.compile(batch_size=args.batch_size, batch_tokens=args.batch_tokens)
-    ds = clf.training_dataset(numbered)
-    global_steps = int(ds.cardinality().numpy())
-    seen: list[list[int]] = []
-    for batch in strategy.experimental_distribute_dataset(ds):
-        _, targets = batch
-        for local in strategy.experimental_local_results(targets):
-            seen.append([int(v) for v in local.numpy().reshape(-1)])
-    return {"global_steps": global_steps, "local_batches": seen, "num_examples": len(train)}
+    batchings = {"bucketed": None} if args.batch_tokens is None else {"bucketed": None, "tokens": args.batch_tokens}
+    out: dict[str, Any] = {"num_examples": len(train)}
+    for name, batch_tokens in batchings.items():
+        clf.compile(batch_size=args.batch_size, batch_tokens=batch_tokens)
+        ds = clf.training_dataset(numbered)
+        seen: list[list[int]] = []
+        for _, targets in strategy.experimental_distribute_dataset(ds):
+            for local in strategy.experimental_local_results(targets):
+                seen.append([int(v) for v in local.numpy().reshape(-1)])
+        out[name] = {"global_steps": int(ds.cardinality().numpy()), "local_batches": seen}
+    refused = {}
+    for name, attempt in (("prune", lambda: tfkit.prune(clf, numbered, target_sparsity=0.5, epochs=1)),
+                          ("qat", lambda: tfkit.quantize_aware(clf, numbered))):
+        try:
+            attempt()
+        except tfkit.errors.TfkitError as err:
+            refused[name] = f"{type(err).__name__}: {err}"
+    return {**out, "refused": refused}
 
 
 if __name__ == "__main__":
