@@ -314,6 +314,8 @@ def _shards(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, An
             for local in strategy.experimental_local_results(targets):
                 seen.append([int(v) for v in local.numpy().reshape(-1)])
         out[name] = {"global_steps": int(ds.cardinality().numpy()), "local_batches": seen}
+    clf.compile(batch_size=args.batch_size)  # and train on the bucketed batches, uneven last pieces included
+    out["loss"] = clf.fit(numbered, epochs=1, verbose=0).history["loss"]
     refused = {}
     for name, attempt in (("prune", lambda: tfkit.prune(clf, numbered, target_sparsity=0.5, epochs=1)),
                           ("qat", lambda: tfkit.quantize_aware(clf, numbered))):
