@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from tfkit._keras import tf
-from tfkit.errors import ConfigError, TfkitError
+from tfkit.errors import ConfigError, UnsupportedStrategyError
+
+__all__ = ["StrategyName", "UnsupportedStrategyError", "barrier", "check_single_host", "distribute_options",
+           "is_chief", "is_multi_worker", "num_replicas", "resolve_strategy", "strategy_name", "write_dir"]
 
 
 class StrategyName(str, enum.Enum):
@@ -44,10 +47,6 @@ class StrategyName(str, enum.Enum):
     MIRRORED = "mirrored"
     MULTI_WORKER = "multi_worker"
     TPU = "tpu"
-
-
-class UnsupportedStrategyError(TfkitError, ValueError):
-    """A stage or option cannot run under the distribution strategy it was given."""
 
 
 def resolve_strategy(strategy: "str | StrategyName | tf.distribute.Strategy | None" = None) -> tf.distribute.Strategy:
