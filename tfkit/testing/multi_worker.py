@@ -145,6 +145,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--pause", default=None, metavar="WORKER:EPOCH:BATCH",
                    help="worker WORKER prints PAUSED and sleeps at batch BATCH of epoch EPOCH (to be killed there)")
+    p.add_argument("--chief-linger", type=float, default=0.0,
+                   help="--mode stage: the chief waits this long after the others are done, then loads the saved "
+                        "model and predicts without the strategy (as tfkit run's later stages do)")
     p.add_argument("--batch-seconds", type=float, default=0.0, help="sleep after every batch (slow the run down)")
     return p
 
@@ -225,6 +228,7 @@ def _callbacks(args: argparse.Namespace, index: int) -> list[Any]:
 
 
 def _stage(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, Any]:
+    import tfkit
     from tfkit.pipeline import FinetuneConfig, RunDirectory, finetune
 
     train, dev = _data(args)
@@ -234,8 +238,13 @@ def _stage(args: argparse.Namespace, strategy: Any, index: int) -> dict[str, Any
                             seed=args.seed, strategy=args.strategy)
     result = finetune(train, dev, config, RunDirectory(args.output), resume=args.resume, overwrite=args.overwrite,
                       verbose=0, strategy=strategy, callbacks=_callbacks(args, index))
+    after = None
+    if args.chief_linger and result.classifier.distribute_strategy.extended.should_checkpoint:
+        time.sleep(args.chief_linger)  # the other workers have exited by now
+        reloaded = tfkit.TextClassifier.load(result.model_dir)
+        after = [p["label"] for p in reloaded.predict(["good film", "awful film"])]
     fit = result.classifier.fit_record
-    return {"loss": fit.get("history", {}).get("loss"), "examples": len(train), "seconds": fit.get("seconds"), "examples_per_second": fit.get("examples_per_second"),
+    return {"after_workers_exit": after, "loss": fit.get("history", {}).get("loss"), "examples": len(train), "seconds": fit.get("seconds"), "examples_per_second": fit.get("examples_per_second"),
             "optimizer_steps": fit.get("optimizer_steps"),
             "accuracy": None if result.report is None else float(result.report.metrics["accuracy"])}
 
