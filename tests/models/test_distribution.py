@@ -61,6 +61,20 @@ def test_finetune_config_takes_a_strategy_name():
         FinetuneConfig(strategy="horovod")
 
 
+def test_tfkit_run_passes_strategy_on_to_the_fine_tune_stage():
+    from tfkit.cli.main import build_parser
+    from tfkit.cli.run import _with_flags
+    from tfkit.pipeline.pipeline import PipelineConfig
+
+    args = build_parser().parse_args(["run", "data.csv", "--output", "out", "--strategy", "multi_worker"])
+    assert _with_flags(PipelineConfig(), args).finetune.strategy == "multi_worker"
+    args = build_parser().parse_args(["run", "data.csv", "--output", "out"])
+    assert _with_flags(PipelineConfig(), args).finetune.strategy == "default"
+    assert build_parser().parse_args(["train", "d.csv", "--output", "o", "--strategy", "mirrored"]).strategy == "mirrored"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "d.csv", "--output", "o", "--strategy", "gpu"])
+
+
 def test_write_dir_is_the_path_itself_without_a_cluster(tmp_path):
     with write_dir(tmp_path / "model") as target:
         assert target == tmp_path / "model"
