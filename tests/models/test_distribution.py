@@ -80,7 +80,9 @@ def test_write_dir_is_the_path_itself_without_a_cluster(tmp_path):
         assert target == tmp_path / "model"
 
 
-def test_classifier_is_built_compiled_and_fit_under_mirrored_strategy(tiny_checkpoint, toy_data):
+def test_classifier_is_built_compiled_and_fit_under_mirrored_strategy(tiny_checkpoint):
+    texts, labels = toy_texts(16)
+    toy_data = tfkit.data.from_lists(texts, labels)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16,
                                                precision="float32", strategy=strategy)
@@ -101,7 +103,7 @@ MIRRORED = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import numpy as np, tfkit
     from tests.conftest import toy_texts
-    texts, labels = toy_texts(32)
+    texts, labels = toy_texts(16)
     data = tfkit.data.from_lists(texts, labels)
     clf = tfkit.TextClassifier.from_pretrained(sys.argv[1], labels=data.labels, max_length=16, precision="float32",
                                                strategy="mirrored")
