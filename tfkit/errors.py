@@ -20,6 +20,10 @@ class ConfigError(TfkitError, ValueError):
     """An argument or configuration value is invalid."""
 
 
+class UnsupportedStrategyError(TfkitError, ValueError):
+    """A stage or option cannot run under the tf.distribute strategy it was given (e.g. TF-MOT on several hosts)."""
+
+
 class DataError(TfkitError, ValueError):
     """Input data is missing, malformed or unusable (names file/row/column)."""
 

@@ -95,9 +95,23 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help=f"seed for splits and shuffling (default {d.seed})")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
     p.add_argument("--overwrite", action="store_true", help="discard what --output holds for this stage and redo it")
+    strategy_flag(p)
+
+
+def strategy_flag(parser: argparse.ArgumentParser) -> None:
+    """``--strategy``: the tf.distribute strategy of fine-tuning (shared by ``tfkit train`` and ``tfkit run``)."""
+    from tfkit.models.distribution import StrategyName
+
+    parser.add_argument("--strategy", default=None, choices=[s.value for s in StrategyName],
+                        help="tf.distribute strategy for fine-tuning: mirrored (every GPU of this host), multi_worker "
+                             "(one process per host, cluster from TF_CONFIG; run the same command on every host), "
+                             "tpu (TPU_NAME, default local); --batch-size is the global batch (docs/distributed.md)")
 
 
 def _train(args: argparse.Namespace) -> int:
+    from tfkit.models.distribution import is_chief, resolve_strategy
+
+    strategy = resolve_strategy(args.strategy)  # first: MultiWorkerMirroredStrategy must precede other TF ops
     from tfkit.pipeline import FinetuneConfig, RunDirectory, finetune
 
     train, validation = _train_and_validation(args, _load(args, args.data, task=args.task))
@@ -107,10 +121,13 @@ def _train(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
         dropout=args.dropout, freeze_embeddings=args.freeze_embeddings, freeze_layers=args.freeze_layers,
         precision=args.precision, jit_compile=args.xla, early_stopping_patience=args.early_stopping,
-        class_weight=args.class_weight, seed=args.seed,
+        class_weight=args.class_weight, seed=args.seed, strategy=args.strategy or "default",
     )
     result = finetune(train, validation, config, RunDirectory(args.output), resume=args.resume,
-                      overwrite=args.overwrite)
+                      overwrite=args.overwrite, strategy=strategy)
+    if not is_chief(strategy):
+        print("worker done: the chief writes the model, report and logs")
+        return 0
     if result.report is not None:
         print(result.report.summary())
     print(f"model:       {result.model_dir}")

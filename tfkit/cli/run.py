@@ -13,7 +13,7 @@ import dataclasses
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from tfkit.cli.main import _data_flags, _validation_flags
+    from tfkit.cli.main import _data_flags, _validation_flags, strategy_flag
     from tfkit.export.config import Quantization
 
     p = sub.add_parser("run", help="the whole path: fine-tune -> (tune) -> (prune) -> export -> report",
@@ -51,21 +51,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of splits, initialisation and shuffling (default 0)")
     p.add_argument("--resume", action="store_true", help="reuse finished stages and continue an interrupted one")
     p.add_argument("--overwrite", action="store_true", help="redo every stage")
+    strategy_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfkit.models.distribution import resolve_strategy
+
+    config = None
+    if args.strategy is None and args.config:  # the config file may name the strategy; read it first
+        from tfkit.pipeline.pipeline import PipelineConfig
+
+        config = PipelineConfig.read(args.config)
+        args.strategy = config.finetune.strategy
+    strategy = resolve_strategy(args.strategy)  # first TF op: MultiWorkerMirroredStrategy must precede the others
     from tfkit.cli.main import _load, _train_and_validation
     from tfkit.pipeline.pipeline import PipelineConfig, run_pipeline
     from tfkit.pipeline.run import RunDirectory
 
-    config = PipelineConfig.read(args.config) if args.config else PipelineConfig()
+    if config is None:
+        config = PipelineConfig.read(args.config) if args.config else PipelineConfig()
     config = _with_flags(config, args)
     args.seed = config.finetune.seed  # the validation split uses the same seed
     data = _load(args, args.data)
     train, validation = _train_and_validation(args, data)
     test = _load(args, args.test, task=data.task, labels=data.labels or None) if args.test else None
     summary = run_pipeline(train, validation, config, RunDirectory(args.output), test=test, resume=args.resume,
-                           overwrite=args.overwrite)
+                           overwrite=args.overwrite, strategy=strategy)
+    if not summary.get("chief", True):
+        print("worker done: the chief fine-tuned with this worker and runs the later stages")
+        return 0
     print()
     print(f"stages: {', '.join(summary['stages'])}")
     for name, row in summary["export"].items():
@@ -83,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 def _with_flags(config, args: argparse.Namespace):  # noqa: ANN001, ANN201  (PipelineConfig in, out)
     finetune = {name: value for name, value in dict(
         checkpoint=args.checkpoint, epochs=args.epochs, max_length=args.max_length, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, seed=args.seed).items() if value is not None}
+        batch_size=args.batch_size, seed=args.seed, strategy=args.strategy).items() if value is not None}
     config = dataclasses.replace(config, finetune=dataclasses.replace(config.finetune, **finetune))
     if args.tune or args.max_trials is not None:
         from tfkit.pipeline.tune import TuneConfig

@@ -8,7 +8,9 @@ Examples:
 
 from tfkit.models.checkpoint import default_checkpoint
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
+from tfkit.models.distribution import StrategyName, resolve_strategy
 from tfkit.models.families import FAMILIES
 from tfkit.models.text_classifier import TextClassifier
 
-__all__ = ["FAMILIES", "ClassifierConfig", "Precision", "TextClassifier", "TrainingConfig", "default_checkpoint"]
+__all__ = ["FAMILIES", "ClassifierConfig", "Precision", "StrategyName", "TextClassifier", "TrainingConfig",
+           "default_checkpoint", "resolve_strategy"]

@@ -24,12 +24,18 @@ LOGS = "logs"
 BEST = "checkpoints/best"
 
 
-def prepare_backup(output_dir: str | Path, resume: bool, overwrite: bool) -> Path:
-    """Checks the backup of an interrupted run; resuming from it must be asked for."""
+def prepare_backup(output_dir: str | Path, resume: bool, overwrite: bool, writer: bool = True) -> Path:
+    """Checks the backup of an interrupted run; resuming from it must be asked for.
+
+    Under a multi-worker strategy every process checks the same shared backup, but only the chief
+    (``writer``) removes it on ``overwrite``; Keras' ``BackupAndRestore`` then lets the other workers
+    read the chief's backup and write their own to temporary folders it removes.
+    """
     backup = Path(output_dir) / BACKUP
     if backup.exists() and any(backup.iterdir()):
         if overwrite and not resume:
-            shutil.rmtree(backup)
+            if writer:
+                shutil.rmtree(backup, ignore_errors=True)
         elif not resume:
             raise OutputExistsError(
                 f"'{output_dir}' holds the backup of an interrupted run. "
@@ -47,6 +53,11 @@ def training_callbacks(
     restore_best: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """Backup/restore, TensorBoard, best checkpoint and early stopping, as applicable.
+
+    Under a multi-worker strategy the same callbacks run on every worker with the same paths: tf-keras'
+    ``BackupAndRestore``, ``TensorBoard`` and ``ModelCheckpoint`` write on the chief only and point the
+    other workers at ``workertemp_<i>`` folders they delete when training ends
+    (tests/models/test_distribution.py checks that a two-worker run leaves a single-process run's files).
 
     With ``restore_best`` (and validation data) the model ends ``fit`` with the weights of its
     best epoch by ``monitor`` even when it does not stop early, as Keras Tuner's trials do.

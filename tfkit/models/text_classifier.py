@@ -36,6 +36,7 @@ from tfkit.evaluation.report import EvaluationReport
 from tfkit.models import checkpoint as ckpt
 from tfkit.models.callbacks import prepare_backup, training_callbacks
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
+from tfkit.models.distribution import distribute_options, is_chief, resolve_strategy
 from tfkit.models.families import family_of
 from tfkit.models.metrics import default_monitor, monitor_mode, task_loss, task_metrics
 from tfkit.models.optimization import make_optimizer, warmup_schedule
@@ -108,6 +109,7 @@ class TextClassifier(keras.Model):
         labels: Sequence[str] = (),
         task: str | TaskType = TaskType.SINGLE_LABEL,
         allow_new_weights: bool = False,
+        strategy: Any = None,
         **options: Any,
     ) -> "TextClassifier":
         """Loads a local Hugging Face checkpoint directory and adds a fresh head.
@@ -120,6 +122,10 @@ class TextClassifier(keras.Model):
             allow_new_weights: accept a checkpoint that lacks weights beyond the
                 classification head (e.g. a BERT pooler) and initialise them randomly;
                 by default that is a CheckpointError. ``new_weights`` lists what was new.
+            strategy: a ``tf.distribute.Strategy`` or a name (``"mirrored"``, ``"multi_worker"``,
+                ``"tpu"``; see :func:`tfkit.models.distribution.resolve_strategy`). The variables are
+                created in its scope, and ``compile``/``fit``/``predict`` run under it
+                (docs/distributed.md). Default: no distribution.
             **options: further :class:`ClassifierConfig` fields (``max_length``,
                 ``dropout``, ``freeze_embeddings``, ``freeze_layers``,
                 ``precision``, ``jit_compile``, ``threshold``).
@@ -131,17 +137,18 @@ class TextClassifier(keras.Model):
         base = AutoConfig.from_pretrained(str(checkpoint), local_files_only=True)
         hf = hf_config_for(base, config)
         tokenizer = ckpt.load_tokenizer(checkpoint)
-        with dtype_policy(config.precision):
+        with dtype_policy(config.precision), resolve_strategy(strategy).scope():
             backbone, new_weights = ckpt.load_backbone(checkpoint, hf, allow_new_weights=allow_new_weights)
             model = cls(backbone, tokenizer, config)
         model.new_weights = tuple(new_weights)
         return model
 
     @classmethod
-    def from_hf_config(cls, hf_config: Any, tokenizer: Any, config: ClassifierConfig) -> "TextClassifier":
+    def from_hf_config(cls, hf_config: Any, tokenizer: Any, config: ClassifierConfig,
+                       strategy: Any = None) -> "TextClassifier":
         """A randomly initialised classifier from a transformers config (tiny models in tests)."""
         hf = hf_config_for(hf_config, config)
-        with dtype_policy(config.precision):
+        with dtype_policy(config.precision), resolve_strategy(strategy).scope():
             return cls(ckpt.build_backbone(hf), tokenizer, config)
 
     @classmethod
@@ -257,19 +264,20 @@ class TextClassifier(keras.Model):
         }
         self.training_config = dataclasses.replace(self.training_config, **overrides)
         self._auto_optimizer = isinstance(optimizer, str) and optimizer == "auto"
-        self._compile_kwargs = dict(
-            loss=task_loss(self.config.task) if loss == "auto" else loss,
-            metrics=task_metrics(self.config.task, self.config.num_outputs, self.config.threshold)
-            if metrics == "auto"
-            else metrics,
-            jit_compile=kwargs.pop("jit_compile", self.config.jit_compile),
-            **kwargs,
-        )
-        if self._auto_optimizer:
-            self.lr_schedule = warmup_schedule(self.training_config, total_steps=1)
-            optimizer = make_optimizer(self.training_config, self.lr_schedule)
         self._schedule_spent = False
-        super().compile(optimizer=optimizer, **self._compile_kwargs)
+        with self.distribute_strategy.scope():  # metrics' and the optimizer's variables belong to the strategy too
+            self._compile_kwargs = dict(
+                loss=task_loss(self.config.task) if loss == "auto" else loss,
+                metrics=task_metrics(self.config.task, self.config.num_outputs, self.config.threshold)
+                if metrics == "auto"
+                else metrics,
+                jit_compile=kwargs.pop("jit_compile", self.config.jit_compile),
+                **kwargs,
+            )
+            if self._auto_optimizer:
+                self.lr_schedule = warmup_schedule(self.training_config, total_steps=1)
+                optimizer = make_optimizer(self.training_config, self.lr_schedule)
+            super().compile(optimizer=optimizer, **self._compile_kwargs)
 
     def fit(
         self,
@@ -411,26 +419,30 @@ class TextClassifier(keras.Model):
         """The shuffled, length-bucketed batches ``fit`` trains on for ``data``.
 
         Its cardinality is the number of steps per epoch, which sizes schedules
-        (learning rate, pruning) before training starts.
+        (learning rate, pruning) before training starts. Batches are global: under a
+        ``tf.distribute`` strategy Keras splits each across the replicas (sharded by data, so
+        every example is seen once per epoch across workers; docs/distributed.md).
 
         Examples:
             >>> steps = int(clf.training_dataset(train).cardinality())   # doctest: +SKIP
         """
         self._check_dataset(data, "x")
         encoded = pipeline.encode(data, self.tokenizer, self.config.max_length)
-        return pipeline.training_dataset(
+        ds = pipeline.training_dataset(
             encoded, data.targets, batch_size or self.training_config.batch_size, seed=self.training_config.seed,
             pad_to_bucket_boundary=self.config.jit_compile, batch_tokens=self.training_config.batch_tokens,
         )
+        return distribute_options(ds)
 
     def compile_optimizer(self, total_steps: int) -> None:
         """Re-creates the auto optimizer with a schedule of ``total_steps``."""
         self.lr_schedule = warmup_schedule(self.training_config, total_steps)
-        super().compile(optimizer=make_optimizer(self.training_config, self.lr_schedule), **self._compile_kwargs)
+        with self.distribute_strategy.scope():
+            super().compile(optimizer=make_optimizer(self.training_config, self.lr_schedule), **self._compile_kwargs)
 
     def _callbacks(self, output_dir, resume, overwrite, patience, validation_data, monitor, restore_best) -> list:
         if output_dir is not None:
-            prepare_backup(output_dir, resume=resume, overwrite=overwrite)
+            prepare_backup(output_dir, resume=resume, overwrite=overwrite, writer=is_chief(self.distribute_strategy))
         elif resume:
             raise ConfigError("resume=True needs the output_dir of the interrupted run.")
         if monitor is None:

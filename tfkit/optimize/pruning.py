@@ -36,6 +36,7 @@ import numpy as np
 from tfkit._keras import keras, tf
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError, UnsupportedModelError
+from tfkit.models.distribution import check_single_host
 from tfkit.models.text_classifier import TextClassifier, dtype_policy
 from tfkit.optimize.callbacks import NestedPruningSummaries, NestedUpdatePruningStep
 from tfkit.optimize.config import PruningConfig, tfmot_schedule
@@ -97,8 +98,9 @@ class PrunedClassifier:
                 "Build one with tfkit.TextClassifier.from_pretrained or .load; for plain Keras Sequential or "
                 "functional models use tensorflow_model_optimization.sparsity.keras.prune_low_magnitude."
             )
+        check_single_host(classifier.distribute_strategy, "Pruning (TF-MOT prune_low_magnitude)")
         find_targets(classifier.backbone, config.layers, config.m_by_n)  # validate before copying
-        copy = clone_classifier(classifier)
+        copy = clone_classifier(classifier)  # under the classifier's strategy (MirroredStrategy: one host's GPUs)
         copy.training_config = config.training_config()
         if steps_per_epoch is None:
             if train is None:
@@ -108,7 +110,7 @@ class PrunedClassifier:
             raise ConfigError(f"Expected steps_per_epoch >= 1. Received: steps_per_epoch={steps_per_epoch}.")
         targets = find_targets(copy.backbone, config.layers, config.m_by_n)
         schedule = tfmot_schedule(config, steps_per_epoch * config.epochs)
-        with dtype_policy(copy.config.precision):
+        with dtype_policy(copy.config.precision), copy.distribute_strategy.scope():
             wrappers = [_wrap(target, schedule, config.m_by_n) for target in targets]
         return cls(copy, config, targets, wrappers, steps_per_epoch, source=classifier)
 
@@ -247,7 +249,8 @@ def clone_classifier(classifier: TextClassifier, overrides: dict[str, np.ndarray
     Examples:
         >>> copy = clone_classifier(clf)   # doctest: +SKIP
     """
-    copy = TextClassifier.from_hf_config(classifier.backbone.config, classifier.tokenizer, classifier.config)
+    copy = TextClassifier.from_hf_config(classifier.backbone.config, classifier.tokenizer, classifier.config,
+                                         strategy=classifier.distribute_strategy)
     source = {_weight_key(w): w for w in classifier.backbone.weights}
     overrides = overrides or {}
     values = []

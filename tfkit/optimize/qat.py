@@ -29,6 +29,7 @@ from tfkit._keras import keras
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import CheckpointError, ConfigError
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
+from tfkit.models.distribution import check_single_host
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.models.twin import LAYOUTS, functional_twin, write_back
 from tfkit.optimize import qat_configs
@@ -232,6 +233,7 @@ def quantize_aware(
     if not isinstance(classifier, TextClassifier) or isinstance(classifier, QuantizedClassifier):
         raise ConfigError(f"Expected a trained float tfkit.TextClassifier. Received: {type(classifier).__name__}. "
                           "Strip a pruned model first (pruned.strip()).")
+    check_single_host(classifier.distribute_strategy, "quantization-aware training (TF-MOT quantize_apply)")
     if epochs < 1:
         raise ConfigError(f"Expected epochs >= 1. Received: epochs={epochs}.")
     if calibration_samples < 0:
@@ -240,7 +242,8 @@ def quantize_aware(
         prune_preserve = kernel_sparsity(classifier) >= SPARSE
     calibration = train.take(min(calibration_samples, len(train)), seed=classifier.training_config.seed) \
         if calibration_samples > 0 else None
-    model = QuantizedClassifier.wrap(classifier, prune_preserve, calibration=calibration)
+    with classifier.distribute_strategy.scope():  # MirroredStrategy: the twin's variables are mirrored too
+        model = QuantizedClassifier.wrap(classifier, prune_preserve, calibration=calibration)
     model.compile(learning_rate=learning_rate, **({"batch_size": batch_size} if batch_size else {}))
     model.fit(train, validation_data=validation, epochs=epochs, output_dir=output_dir, resume=resume,
               overwrite=overwrite, callbacks=callbacks, **fit_options)

@@ -16,15 +16,16 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from tfkit._keras import keras
 from tfkit.data.dataset import TextDataset
 from tfkit.data.task import TaskType
-from tfkit.errors import ConfigError
+from tfkit.errors import ConfigError, OutputExistsError
 from tfkit.evaluation.report import EvaluationReport
 from tfkit.models.checkpoint import default_checkpoint
-from tfkit.models.config import ClassifierConfig, TrainingConfig, _JsonConfig
+from tfkit.models.config import ClassifierConfig, TrainingConfig, _JsonConfig, _enum
+from tfkit.models.distribution import StrategyName, barrier, is_chief, resolve_strategy, write_dir
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.pipeline.run import RunDirectory
 from tfkit.reporting.tensorboard import log_evaluation, log_model_card
@@ -38,7 +39,9 @@ class FinetuneConfig(_JsonConfig):
 
     Attributes mirror :class:`ClassifierConfig` (model) and
     :class:`TrainingConfig` (optimiser), plus ``epochs``,
-    ``early_stopping_patience`` and ``class_weight`` (None or ``"balanced"``).
+    ``early_stopping_patience``, ``class_weight`` (None or ``"balanced"``) and ``strategy``
+    (``default``, ``mirrored``, ``multi_worker`` or ``tpu``; see docs/distributed.md). ``batch_size``
+    and ``batch_tokens`` are global: under a strategy each batch is split across the replicas.
     """
 
     checkpoint: str = ""
@@ -57,8 +60,10 @@ class FinetuneConfig(_JsonConfig):
     early_stopping_patience: int | None = None
     class_weight: str | None = None
     seed: int = 0
+    strategy: str = "default"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "strategy", _enum(StrategyName, self.strategy, "strategy").value)
         if self.epochs < 1:
             raise ConfigError(f"Expected epochs >= 1. Received: epochs={self.epochs}.")
         if self.class_weight not in (None, "balanced"):
@@ -94,6 +99,8 @@ def finetune(
     resume: bool = False,
     overwrite: bool = False,
     verbose: Any = "auto",
+    strategy: Any = None,
+    callbacks: Sequence[keras.callbacks.Callback] | None = None,
 ) -> FinetuneResult:
     """Fine-tunes, evaluates (on ``evaluation`` or else ``validation``) and saves a classifier.
 
@@ -101,10 +108,19 @@ def finetune(
     ``overwrite`` (redo it); an interrupted one continues from its per-epoch
     backup with ``resume``. The stage seeds Python, NumPy and TensorFlow with
     ``config.seed`` before it builds the model, so a run is reproducible bit for bit on CPU.
+
+    Under a ``strategy`` (an object, else ``config.strategy`` resolved here; a multi-worker
+    strategy must be created at program start, so pass it in) every worker runs this function with
+    the same arguments and the same ``run`` folder; the chief alone writes the stage's files, the
+    others write to temporary folders that are removed, and only the chief takes the run's lock.
     """
+    strategy = resolve_strategy(strategy if strategy is not None else config.strategy)
+    chief = is_chief(strategy)
     stage_dir = run.stage(STAGE)
     model_dir, report_dir = stage_dir / "model", stage_dir / "report"
-    if run.begin(STAGE, resume, overwrite):
+    reuse = run.begin(STAGE, resume, overwrite) if chief else _worker_begin(run, resume, overwrite)
+    barrier(strategy)  # workers look at the backup only once the chief has cleared (or kept) the stage
+    if reuse:
         report_file = report_dir / "report.json"
         return FinetuneResult(TextClassifier.load(model_dir), model_dir, _read_report(report_file), stage_dir)
     if verbose == "auto":  # a live progress bar on a terminal, one line per epoch in logs
@@ -114,29 +130,45 @@ def finetune(
     # CPU runs give bit-identical weights (tests/pipeline/test_determinism.py).
     keras.utils.set_random_seed(config.seed)
     classifier = TextClassifier.from_pretrained(checkpoint, labels=train.labels, task=train.task,
-                                                **config.model_options())
+                                                strategy=strategy, **config.model_options())
     classifier.training_config = config.training_config()
     classifier.compile()
     classifier.fit(train, validation_data=validation, epochs=config.epochs, output_dir=stage_dir,
                    resume=resume, early_stopping_patience=config.early_stopping_patience,
-                   class_weight=config.class_weight, verbose=verbose)
+                   class_weight=config.class_weight, verbose=verbose,
+                   callbacks=list(callbacks or []))
     held_out = evaluation if evaluation is not None else validation
-    report = classifier.evaluate_report(held_out, output_dir=report_dir) if held_out is not None else None
+    with write_dir(report_dir, strategy) as target:  # every worker predicts (collective ops); the chief writes
+        report = classifier.evaluate_report(held_out, output_dir=target) if held_out is not None else None
     metrics = _headline(report)
-    classifier.save_pretrained(model_dir, overwrite=True, metrics=metrics)
+    with write_dir(model_dir, strategy) as target:
+        classifier.save_pretrained(target, overwrite=True, metrics=metrics)
+    if not chief:
+        return FinetuneResult(classifier, model_dir, report, stage_dir)
     if report is not None:  # TensorBoard beside the training scalars: confusion matrix, per-class table, card
         log_evaluation(stage_dir / "logs" / "evaluation", report_dir)
     log_model_card(stage_dir / "logs" / "model_card", model_dir)
     run.write_stage(
         STAGE,
         config=dataclasses.replace(config, checkpoint=checkpoint).to_dict(),
-        metrics={**metrics, "train_examples": len(train),
+        metrics={**metrics, "train_examples": len(train), "replicas": strategy.num_replicas_in_sync,
                  "train_examples_per_second": classifier.fit_record.get("examples_per_second"),
                  "train_seconds": classifier.fit_record.get("seconds")},
         outputs={"model": str(model_dir), "report": str(report_dir), "logs": str(stage_dir / "logs")},
         parent=None,
     )
     return FinetuneResult(classifier, model_dir, report, stage_dir)
+
+
+def _worker_begin(run: RunDirectory, resume: bool, overwrite: bool) -> bool:
+    """:meth:`RunDirectory.begin` for a non-chief worker: the same decision, without the lock or any change."""
+    done = run.finished(STAGE)
+    if done and resume and not overwrite:
+        return True
+    if done and not overwrite:
+        raise OutputExistsError(f"Stage '{run.stage(STAGE)}' is already complete. Pass resume=True to reuse it or "
+                                "overwrite=True to redo it.")
+    return False
 
 
 def _headline(report: EvaluationReport | None) -> dict[str, float]:

@@ -127,13 +127,24 @@ def run_pipeline(
     overwrite: bool = False,
     verbose: Any = "auto",
     log: Callable[[str], None] = print,
+    strategy: Any = None,
 ) -> dict[str, Any]:
-    """Runs every configured stage into ``run`` and returns (and writes) ``summary.json``."""
+    """Runs every configured stage into ``run`` and returns (and writes) ``summary.json``.
+
+    The fine-tune stage runs under ``strategy`` (else ``config.finetune.strategy``; docs/distributed.md).
+    The stages after it (tune, prune, quantize, export) run on the chief alone, in one process: a
+    non-chief worker returns ``{"chief": False, "stages": ["finetune"]}`` once fine-tuning is done.
+    """
+    from tfkit.models.distribution import is_chief, resolve_strategy
+
     start = time.perf_counter()
+    strategy = resolve_strategy(strategy if strategy is not None else config.finetune.strategy)
     checkpoint = config.finetune.checkpoint
     log("== fine-tune")
     tuned = finetune(train, validation, config.finetune, run, evaluation=test, resume=resume, overwrite=overwrite,
-                     verbose=verbose)
+                     verbose=verbose, strategy=strategy)
+    if not is_chief(strategy):
+        return {"chief": False, "stages": ["finetune"]}
     # Each stage takes the model of the stage before it in *this* pipeline, never a leftover stage of an
     # earlier run in the same folder (e.g. a 03_prune from a run that had --prune, when this one has not).
     ran, model = ["finetune"], tuned.model_dir
