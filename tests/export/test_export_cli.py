@@ -9,8 +9,9 @@ import pytest
 
 import tfkit
 from tfkit.cli.main import main
+from tfkit.export.mediapipe_runtime import mediapipe_python
 
-from tests.conftest import toy_texts
+from tests.conftest import require, toy_texts
 
 
 @pytest.fixture
@@ -40,22 +41,8 @@ def test_export_then_bench(saved, tmp_path, capsys):
     assert rows["float32_text"]["agreement"] == 1.0  # raw text in, tokenised inside, same labels as Keras
     assert rows["float32_text"]["latency_ms_p50"] > 0 and rows["float32_text"]["batch32_examples_per_second"] > 0
     assert rows["float32_mediapipe"]["agreement"] == 1.0
-
-
-def test_bench_runs_mediapipe_files_in_mediapipe_tasks(saved, tmp_path):
-    from tfkit.export.mediapipe_runtime import mediapipe_python
-
-    from tests.conftest import IN_CI, require
-
-    require(mediapipe_python(create=IN_CI) is not None, "no MediaPipe side environment (build it with "
-            "tfkit.export.mediapipe_runtime.mediapipe_python(create=True))")
-    model, data = saved
-    out = tmp_path / "export"
-    assert main(["export", str(model), "--output", str(out), "--formats", "tflite", "--quantization", "float32",
-                 "--no-raw-text", "--validation", str(data), "--validation-samples", "12"]) == 0
-    assert main(["bench", str(out), "--model", str(model), "--data", str(data), "--limit", "12"]) == 0
-    rows = {row["variant"]: row for row in json.loads((out / "bench.json").read_text())["rows"]}
-    assert set(rows) == {"keras_fp32", "float32", "float32_mediapipe", "float32_mediapipe_tasks"}
+    require(mediapipe_python() is not None, "no MediaPipe side environment (scripts/test.sh builds it; or "
+            "tfkit.export.mediapipe_runtime.mediapipe_python(create=True)): bench's MediaPipe Tasks rows not checked")
     tasks = rows["float32_mediapipe_tasks"]  # MediaPipe's own tokenizer and runtime on the file
     assert tasks["agreement"] == 1.0 and tasks["latency_ms_p50"] > 0
     assert tasks["max_abs_logit_diff"] < 1e-3  # log-scores: the toy texts are ASCII, tokenised alike

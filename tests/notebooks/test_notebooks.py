@@ -75,6 +75,7 @@ def tiny_parameters(notebook: str, inputs: dict[str, Path], output: Path) -> dic
         values["QUANTIZATION"] = ["dynamic_int8"]  # the int8 file its story is about: a conversion costs seconds
     if notebook == "04_export_and_run":
         values["MODEL"] = str(inputs["model"])     # a saved classifier; 03 fine-tunes its own: both paths run
+        values["QUANTIZATION"] = ["dynamic_int8"]  # with its raw-text and MediaPipe files: three conversions
     return values
 
 

@@ -41,7 +41,8 @@ def make_short_run(folder: Path, checkpoint: Path, texts: int = 64, epochs: int 
                                               "max_length": 16}), run)
     prune_stage(train, validation, PruningConfig(target_sparsity=0.5, frequency=1, epochs=epochs, batch_size=8,
                                                  learning_rate=1e-3), run, measure_tflite=False, verbose=0)
-    exported = export_stage(train, validation, ExportConfig(quantization=("dynamic_int8",), raw_strings=False), run,
+    exported = export_stage(train, validation, ExportConfig(quantization=("dynamic_int8",), raw_strings=False,
+                                                                   raw_text=False, mediapipe=False), run,
                             log=lambda _: None)
     model_dir = run.stage("prune") / "model"
     bench(exported.path, model_dir, validation, output_dir=exported.path / "test_bench", log=lambda _: None)
