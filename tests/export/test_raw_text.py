@@ -146,7 +146,7 @@ def test_the_raw_text_file_classifies_as_the_token_id_file(exported, toy, quanti
         index = int(np.argmax(ids_logits))
         assert out["label_index"].tolist() == [index]
         assert out["label"] == clf.config.labels[index]  # the label name travels inside the file
-        np.testing.assert_allclose(out["scores"].sum(), 1.0, atol=1e-5)
+        np.testing.assert_allclose(out["scores"].sum(), 1.0, atol=1e-3 if calibrated else 1e-5)  # int16 softmax
 
 
 def test_the_full_int8_raw_text_file_keeps_the_same_ops_in_float(exported):

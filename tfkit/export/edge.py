@@ -66,7 +66,7 @@ def raw_text_variant(module: Any, tmp: Path, quantization: Quantization, ids: Va
                      log: Callable[[str], None], float_tensors: Sequence[str] = ()) -> Variant:
     """Writes ``tflite/model_<q>_text.tflite`` and checks it on the validation texts (calibrated variants
     are calibrated on ``calibration_texts``, the token-id file's representative examples)."""
-    graph = RawTextGraph(module)
+    graph = RawTextGraph(module, with_label=quantization is not Quantization.QAT_INT8)  # integer-only: no argmax
     path = tmp / "tflite" / f"model_{quantization.value}_text.tflite"
     log(f"Converting {path.name} (raw text in, WordPiece inside)")
     text_samples = None if calibration_texts is None else \

@@ -7,7 +7,8 @@ rewrites as every other exported file) and take one example at a time, as an app
   (tensorflow-text's ``FastBertTokenizer``: only its ``FastBertNormalize`` and
   ``FastWordpieceTokenize`` custom ops beside builtin ops; the dense ``flat_values`` of one
   string, so no ragged ops), and ``logits``, ``scores`` (softmax, or sigmoid for multi-label),
-  ``label_index`` and ``label`` (the label's name, a string) out. The sequence length stays
+  ``label_index`` and ``label`` (the label's name, a string) out; the integer-only ``qat_int8`` file
+  leaves out the last two (their argmax would read the float logits). The sequence length stays
   dynamic: no padding.
 * :class:`MediaPipeGraph`: ``input_ids``, ``attention_mask``, ``token_type_ids`` (``[1, length]``)
   in, ``scores`` out: MediaPipe's ``TextClassifier`` tokenises in its own code and reports the
@@ -33,9 +34,12 @@ from tfkit.errors import UnsupportedModelError
 MEDIAPIPE_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def edge_outputs(module: Any, logits: tf.Tensor) -> dict[str, tf.Tensor]:
-    """What the raw-text file returns for ``logits``: scores, and for single-label tasks the label."""
+def edge_outputs(module: Any, logits: tf.Tensor, with_label: bool = True) -> dict[str, tf.Tensor]:
+    """What the raw-text file returns for ``logits``: scores, and for single-label tasks the label (unless not
+    ``with_label``: an integer-only file leaves the argmax to the app, since it would read the float logits)."""
     task = module.task
+    if task is TaskType.SINGLE_LABEL and not with_label:
+        return {"logits": logits, "scores": tf.nn.softmax(logits)}
     if task is TaskType.SINGLE_LABEL:
         index = tf.argmax(logits, axis=-1, output_type=tf.int32)
         return {"logits": logits, "scores": tf.nn.softmax(logits), "label_index": index,
@@ -48,7 +52,7 @@ def edge_outputs(module: Any, logits: tf.Tensor) -> dict[str, tf.Tensor]:
 class RawTextGraph(tf.Module):
     """One string in, class scores and label out, tokenised inside the graph."""
 
-    def __init__(self, module: Any):
+    def __init__(self, module: Any, with_label: bool = True):
         super().__init__(name="tfkit_raw_text")
         if module.tokenizer is None:
             raise UnsupportedModelError(
@@ -56,13 +60,14 @@ class RawTextGraph(tf.Module):
                 "with raw_strings=False or a non-WordPiece tokenizer "
                 f"({type(module.classifier.tokenizer).__name__}). Export the token-id files instead.")
         self.module = module
+        self.with_label = with_label
         self.text_scores = tf.function(self._text_scores,
                                        input_signature=[tf.TensorSpec([1], tf.string, name="text")])
 
     def _text_scores(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         features = self.module.tokenizer.single(text)
         logits = self.module._logits(*(features[name] for name in self.module.names))["logits"]
-        return edge_outputs(self.module, logits)
+        return edge_outputs(self.module, logits, self.with_label)
 
     def concrete(self) -> Any:
         return self.text_scores.get_concrete_function()

@@ -287,6 +287,7 @@ def _edge_files(module: ServingModule, tmp: Path, quantization: Quantization, id
         except EdgeFileError as error:
             made = f"not written: {error}"
         if isinstance(made, str):
+            made = made if made.startswith("not written: ") else f"not written: {made}"
             ids.extra.setdefault("edge_files", {})[kind] = made
             log(f"  {kind}: {made}")
         else:

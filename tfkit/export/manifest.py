@@ -53,6 +53,8 @@ def manifest_for(module: Any, path: Path, fmt: str, quantization: Quantization |
     elif fmt == "raw_text_tflite":
         inputs = {"text": {"dtype": "string", "shape": [1]}}
         outputs = {"logits": [1, width], "scores": [1, width], "label_index": [1], "label": [1]}
+        if quantization is Quantization.QAT_INT8:
+            outputs = {"logits": [1, width], "scores": [1, width]}  # integer-only: the argmax is the app's
         if classifier.config.task is TaskType.REGRESSION:
             outputs = {"logits": [1, width], "value": [1]}
         elif classifier.config.task is TaskType.MULTI_LABEL:
