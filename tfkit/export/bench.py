@@ -154,7 +154,7 @@ def _runner(fmt: str, path: Path, num_threads: int, bucket: int | None) -> Calla
         return SavedModelRunner(path)
     if fmt == "raw_text_tflite":
         return RawTextLiteRTModel(path, num_threads)
-    if fmt == "mediapipe":  # the file on LiteRT fed by tfkit's tokenizer; MediaPipe Tasks' own run: mediapipe_rows
+    if fmt == "mediapipe":  # the file on LiteRT fed by tfkit's tokenizer; MediaPipe Tasks' own run: _mediapipe_tasks_rows
         from tfkit.export.edge import ScoresAsLogits
 
         return ScoresAsLogits(LiteRTModel(path, num_threads))
