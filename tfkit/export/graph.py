@@ -253,7 +253,11 @@ class ServingModule(tf.Module):
 
     def __init__(self, classifier: Any, raw_strings: bool = True, batch_size: int | None = 1):
         super().__init__(name="tfkit_classifier")
-        self.classifier = classifier
+        # The Keras model stays out of the object graph: saving it would trace every layer's call for Keras'
+        # own SavedModel metadata (about 10 s a save on a tiny model, and every TFLite conversion saves).
+        # What the functions capture is its variables, tracked here as a plain list.
+        object.__setattr__(self, "classifier", classifier)
+        self.model_variables = list(classifier.variables)
         self.names = input_names(classifier)
         self.task = classifier.config.task
         self.batch_size = batch_size
