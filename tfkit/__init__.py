@@ -17,6 +17,7 @@ from tfkit.data import TaskType, TextDataset  # noqa: E402
 from tfkit.export.bench import bench  # noqa: E402
 from tfkit.export.exporter import export  # noqa: E402  (the stage: tfkit.export(...); the package stays importable)
 from tfkit.models import ClassifierConfig, TextClassifier, TrainingConfig  # noqa: E402
+from tfkit.models.lora import LoraClassifier, LoraConfig, load_lora, with_lora  # noqa: E402
 
 # Every stage is a plain function on this namespace: tfkit.tune(...), tfkit.prune(...), tfkit.export(...),
 # tfkit.bench(...). Until 0.2, the old attribute spellings keep working: tfkit.export.<name> for the export
@@ -39,27 +40,34 @@ def __getattr__(name: str):
         tuning.tune.search = tuning.search  # deprecated alias (warns)
         return tuning.tune
     # TF-MOT takes a second and a half to import: load it only when pruning is used.
-    if name in ("optimize", "prune", "quantize_aware"):
+    if name in ("optimize", "prune", "quantize_aware", "distill", "student_from_teacher"):
         import tfkit.optimize as optimize
 
-        return {"optimize": optimize, "prune": optimize.prune, "quantize_aware": optimize.quantize_aware}[name]
+        return {"optimize": optimize, "prune": optimize.prune, "quantize_aware": optimize.quantize_aware,
+                "distill": optimize.distill, "student_from_teacher": optimize.student_from_teacher}[name]
     raise AttributeError(f"module 'tfkit' has no attribute {name!r}")
 
 
 __all__ = [
     "ClassifierConfig",
+    "LoraClassifier",
+    "LoraConfig",
     "TaskType",
     "TextClassifier",
     "TextDataset",
     "TrainingConfig",
     "bench",
     "data",
+    "distill",
     "errors",
     "evaluation",
     "export",
+    "load_lora",
     "models",
     "optimize",
     "prune",
     "quantize_aware",
+    "student_from_teacher",
     "tune",
+    "with_lora",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tfkit._io import atomic_directory, atomic_write_json
 from tfkit.errors import CheckpointError
@@ -31,8 +31,11 @@ FORMAT_VERSION = 1
 MANIFEST = "tfkit.json"
 
 
-def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None) -> Path:
+def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
+                    extra: Callable[[Path], Any] | None = None) -> Path:
     """Writes ``model`` to ``path`` through a temporary directory renamed into place.
+
+    ``extra(folder)`` writes further files into the folder before its checksums (a LoRA adapter).
 
     The folder's ``checksums.json`` is computed over the temporary directory just before
     the rename. A full disk raises :class:`~tfkit.errors.DiskFullError` and leaves an
@@ -46,6 +49,8 @@ def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False
         manifest = manifest_of(model, metrics)
         atomic_write_json(tmp / MANIFEST, manifest)
         (tmp / "README.md").write_text(_model_card(model, manifest), encoding="utf-8")
+        if extra is not None:
+            extra(tmp)
         write_checksums(tmp)
     return path
 

@@ -24,7 +24,7 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -97,8 +97,19 @@ def _activation(name: Any, what: str) -> str:
     return _ACTIVATIONS[name]
 
 
-def build_twin(classifier: Any, first_token_last_layer: bool = True) -> keras.Model:
-    """The Functional twin's architecture for ``classifier``, randomly initialised (see :func:`functional_twin`)."""
+# Builds an encoder block's Dense layer: (units, name, role) -> layer; role is a Layout.block key ("query"...).
+DenseFactory = Callable[[int, str, str], keras.layers.Layer]
+
+
+def _plain_dense(units: int, name: str, role: str) -> keras.layers.Layer:
+    return keras.layers.Dense(units, name=name)
+
+
+def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: DenseFactory | None = None) -> keras.Model:
+    """The Functional twin's architecture for ``classifier``, randomly initialised (see :func:`functional_twin`).
+
+    ``dense`` builds the encoder blocks' Dense layers (LoRA puts its adapters on some: :mod:`tfkit.models.lora`);
+    whatever it returns must hold ``kernel`` and ``bias`` weights of a Dense of that shape."""
     from tfkit.export.graph import input_names
 
     layout = layout_of(classifier)
@@ -131,7 +142,8 @@ def build_twin(classifier: Any, first_token_last_layer: bool = True) -> keras.Mo
 
     count = int(layout.hf(cfg, "num_hidden_layers"))
     for index in range(count):
-        x = _block(x, bias, f"{p}.{layout.blocks}.{index}", layout, cfg, first_token_last_layer and index == count - 1)
+        x = _block(x, bias, f"{p}.{layout.blocks}.{index}", layout, cfg, first_token_last_layer and index == count - 1,
+                   dense or _plain_dense)
     x = tl.FirstToken(name=f"{p}.first_token")(x)
     logits = _head(x, layout, cfg, classifier.config.num_outputs)
     return keras.Model(inputs, logits, name=f"{p}_twin")
@@ -142,29 +154,29 @@ def _roberta_padding_id(classifier: Any) -> int:
     return int(getattr(classifier.backbone.roberta.embeddings, "padding_idx", 1))
 
 
-def _block(x: Any, bias: Any, name: str, layout: Layout, cfg: Any, first_only: bool) -> Any:
+def _block(x: Any, bias: Any, name: str, layout: Layout, cfg: Any, first_only: bool, dense: DenseFactory) -> Any:
     hidden = int(layout.hf(cfg, "hidden_size"))
     heads = int(layout.hf(cfg, "num_attention_heads"))
     eps = float(layout.hf(cfg, "layer_norm_eps", 1e-12))
     dropout = float(layout.hf(cfg, "hidden_dropout_prob", 0.1))
     part = {role: f"{name}.{module}" for role, module in layout.block.items()}
     queries = tl.FirstToken(keepdims=True, name=f"{name}.first_token")(x) if first_only else x
-    query = keras.layers.Dense(hidden, name=part["query"])(queries)
-    key = keras.layers.Dense(hidden, name=part["key"])(x)
-    value = keras.layers.Dense(hidden, name=part["value"])(x)
+    query = dense(hidden, part["query"], "query")(queries)
+    key = dense(hidden, part["key"], "key")(x)
+    value = dense(hidden, part["value"], "value")(x)
     scores = tl.AttentionScores(heads, hidden // heads, name=f"{name}.attention.scores")([query, key])
     probabilities = tl.MaskedSoftmax(name=f"{name}.attention.softmax")([scores, bias])
     probabilities = keras.layers.Dropout(float(layout.hf(cfg, "attention_probs_dropout_prob", 0.1)),
                                          name=f"{name}.attention.dropout")(probabilities)
     context = tl.AttentionContext(heads, hidden // heads, name=f"{name}.attention.context")([probabilities, value])
-    attended = keras.layers.Dense(hidden, name=part["attention_output"])(context)
+    attended = dense(hidden, part["attention_output"], "attention_output")(context)
     attended = keras.layers.Dropout(dropout, name=f"{name}.attention.output.dropout")(attended)
     attended = keras.layers.Add(name=f"{name}.attention.residual")([attended, queries])
     attended = keras.layers.LayerNormalization(epsilon=eps, name=part["attention_norm"])(attended)
-    inner = keras.layers.Dense(int(layout.hf(cfg, "intermediate_size")), name=part["intermediate"])(attended)
+    inner = dense(int(layout.hf(cfg, "intermediate_size")), part["intermediate"], "intermediate")(attended)
     inner = keras.layers.Activation(_activation(layout.hf(cfg, "hidden_act"), "hidden_act"),
                                     name=f"{part['intermediate']}.activation")(inner)
-    out = keras.layers.Dense(hidden, name=part["output"])(inner)
+    out = dense(hidden, part["output"], "output")(inner)
     out = keras.layers.Dropout(dropout, name=f"{part['output']}.dropout")(out)
     out = keras.layers.Add(name=f"{name}.output.residual")([out, attended])
     return keras.layers.LayerNormalization(epsilon=eps, name=part["output_norm"])(out)
@@ -236,7 +248,8 @@ def _copy(source: dict[str, Any], target: dict[str, tf.Variable], what: str) -> 
         variable.assign(value)
 
 
-def functional_twin(classifier: Any, first_token_last_layer: bool = True, check: bool = True) -> keras.Model:
+def functional_twin(classifier: Any, first_token_last_layer: bool = True, check: bool = True,
+                    dense: DenseFactory | None = None) -> keras.Model:
     """A Functional ``tf_keras`` model computing ``classifier``'s logits with the same weights.
 
     Args:
@@ -244,12 +257,13 @@ def functional_twin(classifier: Any, first_token_last_layer: bool = True, check:
         first_token_last_layer: compute the last encoder layer for ``[CLS]`` only (same logits, cheaper).
         check: compare the twin's logits with the classifier's on a few padded random inputs and raise
             :class:`TwinMismatchError` beyond :data:`TOLERANCE`.
+        dense: builds the blocks' Dense layers (see :func:`build_twin`).
 
     Raises:
         UnsupportedModelError: a family the twin does not cover.
         TwinMismatchError: the twin's logits differ from the classifier's.
     """
-    twin = build_twin(classifier, first_token_last_layer)
+    twin = build_twin(classifier, first_token_last_layer, dense)
     _copy(hf_variables(classifier), twin_variables(twin), "Functional twin")
     if check:
         difference = logit_difference(twin, classifier)
@@ -261,15 +275,17 @@ def functional_twin(classifier: Any, first_token_last_layer: bool = True, check:
     return twin
 
 
-def write_back(twin: keras.Model, classifier: Any) -> Any:
-    """A copy of ``classifier`` (a TextClassifier) carrying ``twin``'s weights, e.g. after training the twin."""
+def write_back(twin: keras.Model, classifier: Any, weights: dict[str, Any] | None = None) -> Any:
+    """A copy of ``classifier`` (a TextClassifier) carrying ``twin``'s weights, e.g. after training the twin.
+
+    ``weights`` (by Hugging Face name) replace the twin's own where given (LoRA's merged kernels)."""
     from tfkit.models.text_classifier import TextClassifier
 
     copy = TextClassifier.from_hf_config(classifier.backbone.config, classifier.tokenizer, classifier.config)
     copy.predict_logits(["a"])  # builds every weight
     copy.set_weights(classifier.get_weights())
     copy.training_config = classifier.training_config
-    source = {name: variable for name, variable in twin_variables(twin).items()}
+    source: dict[str, Any] = {**twin_variables(twin), **(weights or {})}
     _copy(source, hf_variables(copy), "Hugging Face model")
     return copy
 

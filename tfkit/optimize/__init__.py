@@ -8,9 +8,11 @@ Examples:
 """
 
 from tfkit.optimize.config import LayerKind, PruningConfig, Schedule
+from tfkit.optimize.distillation import DistillConfig, distill, student_from_teacher
 from tfkit.optimize.pruning import PrunedClassifier, clone_classifier, prune
 from tfkit.optimize.qat import QuantizedClassifier, quantize_aware
 from tfkit.optimize.report import LayerSparsity, SizeComparison, SparsityReport
 
-__all__ = ["LayerKind", "LayerSparsity", "PrunedClassifier", "PruningConfig", "QuantizedClassifier", "Schedule",
-           "SizeComparison", "SparsityReport", "clone_classifier", "prune", "quantize_aware"]
+__all__ = ["DistillConfig", "LayerKind", "LayerSparsity", "PrunedClassifier", "PruningConfig", "QuantizedClassifier", "Schedule",
+           "SizeComparison", "SparsityReport", "clone_classifier", "distill", "prune", "quantize_aware",
+           "student_from_teacher"]

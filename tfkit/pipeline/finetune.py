@@ -31,6 +31,7 @@ from tfkit.pipeline.run import RunDirectory
 from tfkit.reporting.tensorboard import log_evaluation, log_model_card
 
 STAGE = "finetune"
+FULL_LEARNING_RATE = 5e-5  # peak learning rate of full fine-tuning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,11 @@ class FinetuneConfig(_JsonConfig):
     ``early_stopping_patience``, ``class_weight`` (None or ``"balanced"``) and ``strategy``
     (``default``, ``mirrored``, ``multi_worker`` or ``tpu``; see docs/distributed.md). ``batch_size``
     and ``batch_tokens`` are global: under a strategy each batch is split across the replicas.
+
+    ``lora_rank`` > 0 trains LoRA adapters (:mod:`tfkit.models.lora`: ``lora_alpha``, ``lora_dropout``,
+    ``lora_targets``) on the frozen checkpoint instead of every weight; the saved model is the merged one,
+    with the adapter in ``model/adapter/``. ``learning_rate`` None: 5e-5, or
+    :data:`tfkit.models.lora.DEFAULT_LEARNING_RATE` with LoRA.
     """
 
     checkpoint: str = ""
@@ -49,7 +55,7 @@ class FinetuneConfig(_JsonConfig):
     epochs: int = 3
     batch_size: int = 32
     batch_tokens: int | None = None
-    learning_rate: float = 5e-5
+    learning_rate: float | None = None
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     dropout: float | None = None
@@ -61,23 +67,50 @@ class FinetuneConfig(_JsonConfig):
     class_weight: str | None = None
     seed: int = 0
     strategy: str = "default"
+    lora_rank: int = 0
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.0
+    lora_targets: tuple[str, ...] = ("query", "value")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", _enum(StrategyName, self.strategy, "strategy").value)
+        object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
+        if self.lora_rank < 0:
+            raise ConfigError(f"Expected lora_rank >= 0 (0: full fine-tuning). Received: lora_rank={self.lora_rank}.")
+        if self.lora_rank:
+            self.lora_config()  # validates the adapter fields
         if self.epochs < 1:
             raise ConfigError(f"Expected epochs >= 1. Received: epochs={self.epochs}.")
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"Expected class_weight None or 'balanced'. Received: class_weight={self.class_weight!r}.")
         self.training_config()  # validates the optimiser fields
 
+    @property
+    def resolved_learning_rate(self) -> float:
+        """``learning_rate``, or the measured default of full fine-tuning (5e-5) or LoRA."""
+        from tfkit.models.lora import DEFAULT_LEARNING_RATE
+
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return DEFAULT_LEARNING_RATE if self.lora_rank else FULL_LEARNING_RATE
+
+    def lora_config(self) -> Any:
+        from tfkit.models.lora import LoraConfig
+
+        return LoraConfig(rank=self.lora_rank, alpha=self.lora_alpha, dropout=self.lora_dropout,
+                          targets=self.lora_targets)
+
     def training_config(self) -> TrainingConfig:
-        return TrainingConfig(learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+        return TrainingConfig(learning_rate=self.resolved_learning_rate, weight_decay=self.weight_decay,
                               warmup_ratio=self.warmup_ratio, batch_size=self.batch_size,
                               batch_tokens=self.batch_tokens, seed=self.seed)
 
     def model_options(self) -> dict[str, Any]:
         names = {f.name for f in dataclasses.fields(ClassifierConfig)} - {"labels", "task", "checkpoint"}
-        return {name: getattr(self, name) for name in names if hasattr(self, name)}
+        options = {name: getattr(self, name) for name in names if hasattr(self, name)}
+        if self.lora_rank and options.get("precision") == "auto":
+            options["precision"] = "float32"  # LoRA's Functional twin computes in float32
+        return options
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +165,11 @@ def finetune(
     classifier = TextClassifier.from_pretrained(checkpoint, labels=train.labels, task=train.task,
                                                 strategy=strategy, **config.model_options())
     classifier.training_config = config.training_config()
+    if config.lora_rank:
+        from tfkit.models.lora import LoraClassifier
+
+        with strategy.scope():
+            classifier = LoraClassifier.wrap(classifier, config.lora_config())
     classifier.compile()
     classifier.fit(train, validation_data=validation, epochs=config.epochs, output_dir=stage_dir,
                    resume=resume, early_stopping_patience=config.early_stopping_patience,
@@ -148,13 +186,18 @@ def finetune(
     if report is not None:  # TensorBoard beside the training scalars: confusion matrix, per-class table, card
         log_evaluation(stage_dir / "logs" / "evaluation", report_dir)
     log_model_card(stage_dir / "logs" / "model_card", model_dir)
+    outputs = {"model": str(model_dir), "report": str(report_dir), "logs": str(stage_dir / "logs")}
+    extra_metrics = {}
+    if config.lora_rank:
+        outputs["adapter"] = str(model_dir / "adapter")
+        extra_metrics["trainable_fraction"] = classifier.trainable_fraction
     run.write_stage(
         STAGE,
-        config=dataclasses.replace(config, checkpoint=checkpoint).to_dict(),
+        config=dataclasses.replace(config, checkpoint=checkpoint, learning_rate=config.resolved_learning_rate).to_dict(),
         metrics={**metrics, "train_examples": len(train), "replicas": strategy.num_replicas_in_sync,
                  "train_examples_per_second": classifier.fit_record.get("examples_per_second"),
-                 "train_seconds": classifier.fit_record.get("seconds")},
-        outputs={"model": str(model_dir), "report": str(report_dir), "logs": str(stage_dir / "logs")},
+                 "train_seconds": classifier.fit_record.get("seconds"), **extra_metrics},
+        outputs=outputs,
         parent=None,
     )
     return FinetuneResult(classifier, model_dir, report, stage_dir)

@@ -50,11 +50,17 @@ class ClassifierHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters) -> TextClassifier:
         values = self.space.declare(hp)
+        lora_rank = int(values["lora_rank"])
         model = TextClassifier.from_pretrained(
             self.checkpoint, labels=self.labels, task=self.task, max_length=values["max_length"],
-            dropout=values["dropout"], freeze_layers=values["freeze_layers"], precision=self.precision,
+            dropout=values["dropout"], freeze_layers=values["freeze_layers"],
+            precision="float32" if lora_rank and self.precision == "auto" else self.precision,
             freeze_embeddings=self.freeze_embeddings,
         )
+        if lora_rank:  # rank as a hyperparameter: a trial with rank 0 fine-tunes every weight
+            from tfkit.models.lora import with_lora
+
+            model = with_lora(model, rank=lora_rank, alpha=2.0 * lora_rank)
         model.compile(learning_rate=values["learning_rate"], weight_decay=values["weight_decay"],
                       warmup_ratio=values["warmup_ratio"], batch_size=values["batch_size"])
         return model

@@ -29,6 +29,7 @@ _KINDS = {
     "dropout": (float, False),
     "max_length": (int, False),
     "freeze_layers": (int, False),
+    "lora_rank": (int, False),  # 0: full fine-tuning; > 0: LoRA adapters of that rank (tfkit.models.lora)
 }
 
 
@@ -48,6 +49,7 @@ class SearchSpace:
     dropout: Range = (0.0, 0.2)
     max_length: Range = 128
     freeze_layers: Range = 0
+    lora_rank: Range = 0
 
     @classmethod
     def default(cls) -> "SearchSpace":

@@ -1,0 +1,273 @@
+"""LoRA and distillation benchmark (issue 16), on SST-2 with the default MiniLM.
+
+LoRA: full fine-tuning and LoRA (rank 8, alpha 16, query/value adapters and the classifier layer
+trained) start from the default MiniLM checkpoint and train on the same seeded SST-2 train subset for
+the same epochs, each with its own default peak learning rate (5e-5 full, 5e-4 LoRA), batch 32, max
+length 64, float32, with an output folder (checkpoints, backup, TensorBoard) and per-epoch validation on
+the 2,000-sentence validation split, as users run ``fit``. Dev accuracy (872 sentences) is the mean of
+seeds 0 and 1; training examples/s come from ``fit_record`` and peak memory from the part's own process
+(``ru_maxrss``: each part runs in a fresh process). For seed 0 the adapter file is saved and its size
+recorded, the adapters are merged, and the merged model's float32 TFLite file is compared label for
+label with the unmerged Keras model on every dev sentence.
+
+Distillation: the teacher is the MiniLM fine-tuned on the full SST-2 train split
+(``_common.sst2_finetuned_model()``, dev 0.9014). A 3-layer student takes the teacher's blocks 0, 2, 4
+with its embeddings and head (``tfkit.student_from_teacher``) and is trained on the same subset with
+``tfkit.distill`` (temperature 2, alpha 0.5, peak learning rate 1e-4). The comparison model is the same
+3-layer initialisation fine-tuned on the hard labels alone with the same settings. Both: mean of two seeds.
+Latency: the teacher's and the seed-0 student's dynamic-int8 TFLite files, batch 1 on every dev
+sentence at its own length, 2 threads, in alternating rounds (median of the rounds' p50s).
+
+Run:  python benchmarks/peft_distill_sst2.py [--subset 16000] [--epochs 2]
+Writes benchmarks/results/peft_distill_sst2.{json,md} (raw parts in results/peft_distill_sst2.parts/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import RESULTS, SST2_RUN, acceptance, machine, require_sst2, sst2_finetuned_model, write_results
+
+PARTS = RESULTS / "peft_distill_sst2.parts"
+WORK = SST2_RUN / "peft_distill_benchmark"  # models and files the parts share (git-ignored, under saved_models/)
+SEEDS = (0, 1)
+ORDER = tuple(f"{kind}_seed{seed}" for kind in ("full", "lora", "student", "plain3") for seed in SEEDS) + ("latency",)
+MAX_LENGTH = 64
+FULL_LEARNING_RATE = 5e-5
+STUDENT_LEARNING_RATE = 1e-4
+
+
+def data(args):
+    import tfkit
+
+    sst2 = require_sst2()
+    train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
+    dev = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train.labels)
+    order = np.random.default_rng(0).permutation(len(train))
+    validation = train.subset(order[:2000])
+    subset = train.subset(order[2000:2000 + args.subset])
+    return subset, validation, dev
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def dev_accuracy(clf, dev) -> float:
+    return float(np.mean(clf.predict_logits(dev).argmax(1) == np.asarray(dev.targets)))
+
+
+def _base(seed: int, labels):
+    import tfkit
+    from tfkit._keras import keras
+    from tfkit.models.checkpoint import default_checkpoint
+
+    keras.utils.set_random_seed(seed)
+    clf = tfkit.TextClassifier.from_pretrained(default_checkpoint(), labels=labels, max_length=MAX_LENGTH,
+                                               precision="float32")
+    clf.training_config = dataclasses.replace(clf.training_config, seed=seed)
+    return clf
+
+
+def _train(model, subset, validation, args, learning_rate: float, name: str) -> dict:
+    model.compile(learning_rate=learning_rate, batch_size=32)
+    start = time.perf_counter()
+    model.fit(subset, validation_data=validation, epochs=args.epochs, output_dir=WORK / name, overwrite=True,
+              verbose=2)
+    return {"fit_seconds": time.perf_counter() - start,
+            "examples_per_second": model.fit_record.get("examples_per_second"),
+            "optimizer_steps": model.fit_record.get("optimizer_steps"), "learning_rate": learning_rate}
+
+
+def part_full(args, seed: int) -> dict:
+    subset, validation, dev = data(args)
+    clf = _base(seed, subset.labels)
+    trainable = int(sum(np.prod(w.shape) for w in clf.trainable_weights))
+    total = int(sum(np.prod(w.shape) for w in clf.weights))
+    record = _train(clf, subset, validation, args, FULL_LEARNING_RATE, f"full_seed{seed}")
+    return {**record, "dev_accuracy": dev_accuracy(clf, dev), "trainable_parameters": trainable,
+            "total_parameters": total, "peak_rss_mb": peak_rss_mb()}
+
+
+def part_lora(args, seed: int) -> dict:
+    import tfkit
+    from tfkit.models import lora as lora_module
+
+    subset, validation, dev = data(args)
+    model = tfkit.with_lora(_base(seed, subset.labels), rank=8, alpha=16, targets=("query", "value"))
+    out = {"trainable_parameters": model.trainable_parameters, "total_parameters": model.total_parameters,
+           "trainable_fraction": model.trainable_fraction}
+    out.update(_train(model, subset, validation, args, lora_module.DEFAULT_LEARNING_RATE, f"lora_seed{seed}"))
+    out["peak_rss_mb"] = peak_rss_mb()
+    logits = model.predict_logits(dev)
+    out["dev_accuracy"] = float(np.mean(logits.argmax(1) == np.asarray(dev.targets)))
+    if seed == 0:
+        adapter = model.save_adapter(WORK / "lora_adapter", overwrite=True)
+        out["adapter_bytes"] = sum(p.stat().st_size for p in adapter.iterdir() if p.is_file())
+        out["adapter_weights_bytes"] = (adapter / lora_module.ADAPTER_WEIGHTS).stat().st_size
+        merged = model.merged()
+        artifacts = tfkit.export(merged, WORK / "lora_merged_export", formats=["tflite"], quantization=["float32"],
+                                 train=subset, validation=validation, raw_text=False, mediapipe=False,
+                                 overwrite=True)
+        labels = _litert_logits(artifacts.path / "tflite" / "model_float32.tflite", merged, dev).argmax(1)
+        out["merged_tflite_agreement"] = float(np.mean(labels == logits.argmax(1)))
+        out["merged_tflite_dev_accuracy"] = float(np.mean(labels == np.asarray(dev.targets)))
+        out["merged_tflite_bytes"] = (artifacts.path / "tflite" / "model_float32.tflite").stat().st_size
+    return out
+
+
+def _litert_logits(path: Path, clf, dev) -> np.ndarray:
+    from tfkit.export.graph import ServingModule
+    from tfkit.export.runtime import LiteRTModel
+    from tfkit.export.tflite import representative_samples
+
+    module = ServingModule(clf, raw_strings=False)
+    model = LiteRTModel(path, num_threads=2)
+    return np.concatenate([model(s) for s in representative_samples(module, list(dev.texts))])
+
+
+def _teacher():
+    import tfkit
+
+    return tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
+
+
+def part_student(args, seed: int) -> dict:
+    import tfkit
+    from tfkit._keras import keras
+
+    subset, validation, dev = data(args)
+    teacher = _teacher()
+    keras.utils.set_random_seed(seed)
+    teacher.training_config = dataclasses.replace(teacher.training_config, seed=seed)
+    start = time.perf_counter()
+    student = tfkit.distill(teacher, subset, student=3, validation=validation, epochs=args.epochs,
+                            learning_rate=STUDENT_LEARNING_RATE, batch_size=32, output_dir=WORK / f"student_seed{seed}",
+                            overwrite=True, verbose=2)
+    out = {"fit_seconds": time.perf_counter() - start,
+           "examples_per_second": student.fit_record.get("examples_per_second"),
+           "dev_accuracy": dev_accuracy(student, dev), "teacher_dev_accuracy": dev_accuracy(teacher, dev),
+           "distillation": student.fit_record.get("distillation")}
+    if seed == 0:
+        student.save_pretrained(WORK / "student_seed0_model", overwrite=True)
+    return out
+
+
+def part_plain3(args, seed: int) -> dict:
+    import tfkit
+    from tfkit._keras import keras
+
+    subset, validation, dev = data(args)
+    teacher = _teacher()
+    keras.utils.set_random_seed(seed)
+    student = tfkit.student_from_teacher(teacher, 3)
+    student.training_config = dataclasses.replace(student.training_config, seed=seed)
+    record = _train(student, subset, validation, args, STUDENT_LEARNING_RATE, f"plain3_seed{seed}")
+    return {**record, "dev_accuracy": dev_accuracy(student, dev)}
+
+
+def part_latency(args) -> dict:
+    import tfkit
+    from tfkit.export.graph import ServingModule
+    from tfkit.export.runtime import LiteRTModel
+    from tfkit.export.verify import ValidationSet, evaluate_model
+
+    subset, validation, dev = data(args)
+    models = {"teacher": _teacher(), "student": tfkit.TextClassifier.load(WORK / "student_seed0_model",
+                                                                          precision="float32")}
+    runners, sizes, sets = {}, {}, {}
+    for name, clf in models.items():
+        artifacts = tfkit.export(clf, WORK / f"{name}_export", formats=["tflite"], quantization=["dynamic_int8"],
+                                 train=subset, validation=validation, raw_text=False, mediapipe=False, overwrite=True)
+        path = artifacts.path / "tflite" / "model_dynamic_int8.tflite"
+        runners[name] = LiteRTModel(path, num_threads=2)
+        sizes[name] = path.stat().st_size
+        sets[name] = ValidationSet.from_dataset(ServingModule(clf, raw_strings=False), dev)
+    rounds: dict[str, list[float]] = {name: [] for name in models}
+    accuracy = {}
+    for round_index in range(3):  # round 0 warms up
+        for name in models:
+            check = evaluate_model(runners[name], sets[name], name)
+            accuracy[name] = check.score
+            if round_index:
+                rounds[name].append(check.latency_ms_p50)
+    p50 = {name: float(np.median(values)) for name, values in rounds.items()}
+    return {"p50_ms": p50, "rounds_p50_ms": rounds, "dynamic_int8_dev_accuracy": accuracy, "bytes": sizes,
+            "speedup": p50["teacher"] / p50["student"]}
+
+
+def run_part(name: str, args) -> dict:
+    PARTS.mkdir(parents=True, exist_ok=True)
+    path = PARTS / f"{name}.json"
+    if path.is_file() and not args.redo:
+        return json.loads(path.read_text())
+    command = [sys.executable, __file__, "--part", name, "--subset", str(args.subset), "--epochs", str(args.epochs)]
+    print("Running part", name, flush=True)
+    subprocess.run(command, check=True)
+    return json.loads(path.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subset", type=int, default=16000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--part", default=None, choices=ORDER)
+    parser.add_argument("--redo", action="store_true", help="run every part again")
+    args = parser.parse_args()
+    if args.part:
+        kind, _, seed = args.part.partition("_seed")
+        functions = {"full": part_full, "lora": part_lora, "student": part_student, "plain3": part_plain3}
+        result = part_latency(args) if args.part == "latency" else functions[kind](args, int(seed))
+        result["part_seconds"] = time.process_time()
+        PARTS.mkdir(parents=True, exist_ok=True)
+        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=2) + "\n")
+        return
+    parts = {name: run_part(name, args) for name in ORDER}
+    mean = lambda kind: float(np.mean([parts[f"{kind}_seed{s}"]["dev_accuracy"] for s in SEEDS]))  # noqa: E731
+    full, lora, student, plain3 = mean("full"), mean("lora"), mean("student"), mean("plain3")
+    teacher = parts["student_seed0"]["teacher_dev_accuracy"]
+    eps = lambda kind: float(np.mean([parts[f"{kind}_seed{s}"]["examples_per_second"] for s in SEEDS]))  # noqa
+    rss = lambda kind: float(np.mean([parts[f"{kind}_seed{s}"]["peak_rss_mb"] for s in SEEDS]))  # noqa: E731
+    lora0 = parts["lora_seed0"]
+    result = {
+        "acceptance": {
+            "lora_trainable_fraction": acceptance(lora0["trainable_fraction"], "<=", 0.01),
+            "lora_drop": acceptance(100 * (full - lora), "<=", 1.0),
+            "lora_speed_ratio": acceptance(eps("lora") / eps("full"), "reported"),
+            "lora_peak_rss_ratio": acceptance(rss("lora") / rss("full"), "reported"),
+            "lora_adapter_mb": acceptance(lora0["adapter_bytes"] / 1e6, "<=", 0.5),
+            "lora_merged_agreement": acceptance(lora0["merged_tflite_agreement"], ">=", 0.999),
+            "student_drop": acceptance(100 * (teacher - student), "<=", 2.5),
+            "student_speedup": acceptance(parts["latency"]["speedup"], ">=", 1.8),
+            "distill_gain": acceptance(100 * (student - plain3), ">=", 1.0),
+        },
+        "settings": {"subset": args.subset, "epochs": args.epochs, "max_length": MAX_LENGTH, "batch_size": 32,
+                     "seeds": list(SEEDS), "full_learning_rate": FULL_LEARNING_RATE,
+                     "lora": {"rank": 8, "alpha": 16, "targets": ["query", "value"], "train_head": False},
+                     "student_learning_rate": STUDENT_LEARNING_RATE, "temperature": 2.0, "alpha": 0.5,
+                     "threads": 2},
+        "dev_accuracy": {"full": full, "lora": lora, "teacher": teacher, "student": student, "plain3": plain3},
+        "parts": parts,
+        "machine": machine(),
+    }
+    runs = lambda kind: ", ".join(f"{parts[f'{kind}_seed{s}']['dev_accuracy']:.4f}" for s in SEEDS)  # noqa
+    table = [("model", "dev accuracy (seeds 0, 1)", "mean", "train examples/s"),
+             ("full fine-tuning (MiniLM-L6)", runs("full"), f"{full:.4f}", f"{eps('full'):.1f}"),
+             ("LoRA r8 q/v (MiniLM-L6)", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
+             ("teacher (MiniLM-L6, full SST-2)", f"{teacher:.4f}", f"{teacher:.4f}", "-"),
+             ("distilled student (3 layers)", runs("student"), f"{student:.4f}", f"{eps('student'):.1f}"),
+             ("same 3 layers, labels only", runs("plain3"), f"{plain3:.4f}", f"{eps('plain3'):.1f}")]
+    write_results("peft_distill_sst2", result, table, "LoRA and distillation on SST-2 (default MiniLM)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""LoRA adapters on the Functional twin: zero start, training only adapters and head, merging, saving, loading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tfkit
+from tfkit.errors import ConfigError
+from tfkit.integrity import verify_folder
+from tfkit.models.lora import (ADAPTER_WEIGHTS, AdapterMismatchError, LoraClassifier, LoraConfig, LoraDense,
+                               load_lora, with_lora)
+from tfkit.testing import write_tiny_checkpoint
+
+from tests.conftest import toy_texts
+
+
+@pytest.fixture(scope="module")
+def toy():
+    texts, labels = toy_texts(48)
+    return tfkit.data.from_lists(texts, labels)
+
+
+def _base(checkpoint, toy) -> tfkit.TextClassifier:
+    return tfkit.TextClassifier.from_pretrained(checkpoint, labels=toy.labels, max_length=16, precision="float32")
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_checkpoint, toy):
+    """A LoRA classifier trained for a few epochs, with the base classifier it started from."""
+    tfkit._keras.keras.utils.set_random_seed(0)
+    base = _base(tiny_checkpoint, toy)
+    lora = with_lora(base, rank=4, alpha=8)
+    lora.compile(learning_rate=3e-3, batch_size=8)
+    lora.fit(toy, epochs=3, verbose=0)
+    return base, lora
+
+
+def test_zero_initialised_adapters_leave_the_logits_unchanged(tiny_checkpoint, toy):
+    base = _base(tiny_checkpoint, toy)
+    texts = list(toy.texts)
+    lora = with_lora(base, rank=4)
+    np.testing.assert_allclose(lora.predict_logits(texts), base.predict_logits(texts), atol=1e-5)
+    blocks = base.hf_config.num_hidden_layers
+    assert [layer.name.rsplit(".", 1)[-1] for layer in lora.lora_layers()] == ["query", "value"] * blocks
+    trained = {w.name.split("/")[-1].split(":")[0] for w in lora.trainable_weights}
+    assert trained == {"lora_a", "lora_b", "kernel", "bias"}  # kernel/bias: the classifier's
+    head = {w.name.split("/")[0] for w in lora.trainable_weights if "lora" not in w.name}
+    assert head == {"classifier"}, head
+    with_pooler = with_lora(base, rank=4, train_head=True)
+    assert {w.name.split("/")[0] for w in with_pooler.trainable_weights if "lora" not in w.name} == \
+        {"bert.pooler.dense", "classifier"}
+    assert 0 < lora.trainable_fraction < 1
+
+
+def test_training_moves_only_the_adapters_and_the_head(trained):
+    base, lora = trained
+    before = {name: v.numpy() for name, v in tfkit.models.twin.hf_variables(base).items()}
+    after = tfkit.models.twin.twin_variables(lora.backbone)
+    changed = sorted(name for name, v in after.items() if not np.array_equal(v.numpy(), before[name]))
+    assert changed and all(name.startswith("classifier.") for name in changed), changed
+    assert all(np.abs(layer.lora_b.numpy()).max() > 0 for layer in lora.lora_layers())
+
+
+def test_merged_model_equals_the_unmerged_one(trained, toy):
+    _, lora = trained
+    texts = list(toy.texts)
+    merged = lora.merged()
+    assert type(merged) is tfkit.TextClassifier
+    np.testing.assert_allclose(merged.predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
+    layer = lora.lora_layers()[0]
+    assert not np.allclose(layer.merged_kernel(), layer.kernel.numpy())  # the update is folded in, not dropped
+
+
+def test_adapter_round_trips_and_several_share_one_base(trained, tiny_checkpoint, toy, tmp_path):
+    _, lora = trained
+    texts = list(toy.texts)
+    path = lora.save_adapter(tmp_path / "sentiment")
+    assert (path / ADAPTER_WEIGHTS).stat().st_size < 50_000
+    again = load_lora(tiny_checkpoint, path)
+    np.testing.assert_allclose(again.predict_logits(texts), lora.predict_logits(texts), atol=1e-6)
+
+    other = with_lora(_base(tiny_checkpoint, toy), rank=4, alpha=8)
+    other.compile(learning_rate=1e-2, batch_size=8)
+    other.fit(toy, epochs=1, verbose=0)
+    second = other.save_adapter(tmp_path / "second")
+    assert again.load_adapter(second) == "second" and again.adapters == ["second", "sentiment"]
+    np.testing.assert_allclose(again.predict_logits(texts), other.predict_logits(texts), atol=1e-6)
+    again.use_adapter("sentiment")
+    np.testing.assert_allclose(again.predict_logits(texts), lora.predict_logits(texts), atol=1e-6)
+
+
+def test_an_adapter_of_another_base_is_refused(trained, tmp_path):
+    _, lora = trained
+    path = lora.save_adapter(tmp_path / "adapter")
+    other = write_tiny_checkpoint(tmp_path / "other-bert", "bert", seed=1)
+    with pytest.raises(AdapterMismatchError, match="SHA-256") as error:
+        load_lora(other, path)
+    assert str(path / "adapter_config.json") in str(error.value)
+    with pytest.raises(AdapterMismatchError, match="LoRA settings"):
+        with_lora(tfkit.TextClassifier.from_pretrained(lora.config.checkpoint, labels=lora.config.labels,
+                                                       max_length=16, precision="float32"), rank=2).load_adapter(path)
+
+
+def test_save_pretrained_writes_the_merged_model_and_its_adapter(trained, toy, tmp_path):
+    _, lora = trained
+    folder = lora.save_pretrained(tmp_path / "model")
+    assert (folder / "adapter" / ADAPTER_WEIGHTS).is_file() and verify_folder(folder).ok
+    loaded = tfkit.TextClassifier.load(folder)
+    assert type(loaded) is tfkit.TextClassifier and loaded.fit_record["lora"]["merged"] is True
+    np.testing.assert_allclose(loaded.predict_logits(list(toy.texts)), lora.predict_logits(list(toy.texts)),
+                               atol=1e-5)
+
+
+def test_lora_dense_is_the_dense_plus_its_update():
+    layer = LoraDense(3, rank=2, scale=0.5)
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    layer(x)
+    layer.lora_b.assign(np.ones((2, 3), np.float32))
+    expected = x @ layer.kernel.numpy() + layer.bias.numpy() + x @ layer.lora_a.numpy() @ layer.lora_b.numpy() * 0.5
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x @ layer.merged_kernel() + layer.bias.numpy(), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(rank=0), "rank >= 1"), (dict(targets=("keys",)), "targets among"), (dict(dropout=1.0), "dropout"),
+])
+def test_bad_settings_name_the_argument(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        LoraConfig(**kwargs)
+
+
+def test_lora_config_round_trips_through_json():
+    config = LoraConfig(rank=4, targets=("query", "key", "value"), layers=(0, 1))
+    assert LoraConfig.from_dict(config.to_dict()) == config
+    assert isinstance(LoraClassifier, type)
