@@ -47,8 +47,11 @@ def test_the_distillation_loss_falls_and_the_student_exports(teacher, toy, tiny_
     keras.utils.set_random_seed(0)
     small = tfkit.TextClassifier.from_hf_config(student_from_teacher(teacher, 1).hf_config, teacher.tokenizer,
                                                 teacher.config)  # random weights: much to learn from the teacher
-    student = distill(teacher, toy, student=small, epochs=4, learning_rate=3e-3, batch_size=8, verbose=0,
-                      unlabeled=["good great fun", "awful dull sad"], output_dir=tmp_path / "distill")
+    # Every label flipped, and alpha=0: only the teacher's distribution can teach the student the task.
+    flipped = tfkit.data.from_lists(list(toy.texts), [toy.labels[1 - t] for t in toy.targets],
+                                    label_names=toy.labels)
+    student = distill(teacher, flipped, student=small, alpha=0.0, epochs=10, learning_rate=3e-3, batch_size=8,
+                      verbose=0, unlabeled=["good great fun", "awful dull sad"], output_dir=tmp_path / "distill")
     history = student.fit_record["history"]
     assert history["soft_loss"][-1] < 0.5 * history["soft_loss"][0], history["soft_loss"]
     assert student.fit_record["distillation"]["unlabeled_texts"] == 2

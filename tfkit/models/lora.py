@@ -310,6 +310,13 @@ class LoraClassifier(TextClassifier):
         self._assign(self._adapters[name], f"adapter {name!r}")
         self._activate(name)
 
+    def remove_adapter(self, name: str) -> None:
+        """Forgets a loaded adapter other than the active one."""
+        if name == self.active_adapter or name not in self._adapters:
+            raise ConfigError(f"Expected a loaded adapter other than the active {self.active_adapter!r}. "
+                              f"Received: {name!r} (loaded: {sorted(self._adapters)}).")
+        del self._adapters[name], self._labels[name]
+
     def _activate(self, name: str) -> None:
         self.active_adapter = name
         self.config = dataclasses.replace(self.config, labels=self._labels[name])
@@ -424,6 +431,7 @@ def load_lora(base: TextClassifier | str | os.PathLike, adapter: str | os.PathLi
                                               max_length=config.max_length, precision="float32")
     model = LoraClassifier.wrap(base, LoraConfig.from_dict(meta["lora"]))
     model.load_adapter(adapter)
+    model.remove_adapter("default")  # the fresh adapter wrap started with
     return model
 
 
