@@ -88,7 +88,7 @@ def _temporaries(root: Path) -> list[str]:
 
 
 def test_killed_prune_leaves_no_stage_and_resumes_from_its_backup(tiny_model, tmp_path):
-    data = _csv(tmp_path / "train.csv", 3000, seed=1)
+    data = _csv(tmp_path / "train.csv", 1600, seed=1)
     run = tmp_path / "run"
     stage = run / "03_prune"
     command = _tfkit("prune", data, "--output", run, "--model", tiny_model, "--epochs", 3, "--batch-size", 8,
