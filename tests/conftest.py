@@ -59,6 +59,25 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny-bert"), "bert", seed=0)
 
 
+@pytest.fixture(scope="session")
+def trained_toy_data() -> tfkit.TextDataset:
+    texts, labels = toy_texts(48)
+    return tfkit.data.from_lists(texts, labels)
+
+
+@pytest.fixture(scope="session")
+def trained_toy(tiny_checkpoint, trained_toy_data) -> tfkit.TextClassifier:
+    """A tiny classifier that has learnt the toy task (labels far from the boundary), shared read-only by the
+    export and distillation tests: do not train or change it."""
+    keras.utils.set_random_seed(0)  # session-scoped: built before the per-test seed
+    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=trained_toy_data.labels, max_length=16,
+                                               precision="float32")
+    clf.compile(learning_rate=3e-3, batch_size=8)
+    clf.fit(trained_toy_data, epochs=10, verbose=0)
+    assert clf.evaluate(trained_toy_data, verbose=0)["accuracy"] > 0.9
+    return clf
+
+
 @pytest.fixture
 def toy_data() -> tfkit.TextDataset:
     texts, labels = toy_texts(64)

@@ -19,13 +19,13 @@ from tests.export.conftest import ALL
 
 
 @pytest.fixture(scope="module")
-def toy(toy_export_data):
-    return toy_export_data
+def toy(trained_toy_data):
+    return trained_toy_data
 
 
 @pytest.fixture(scope="module")
-def classifier(toy_classifier):
-    return toy_classifier
+def classifier(trained_toy):
+    return trained_toy
 
 
 @pytest.fixture(scope="module")

@@ -112,14 +112,14 @@ def test_literal_special_token_text_is_read_as_characters(in_file_ids, hf_tokeni
 
 
 @pytest.fixture(scope="module")
-def toy(toy_export_data):
-    return toy_export_data
+def toy(trained_toy_data):
+    return trained_toy_data
 
 
 @pytest.fixture(scope="module")
-def exported(toy_classifier, toy_export):
+def exported(trained_toy, toy_export):
     """Every variant with its raw-text file (tests/export/conftest.py)."""
-    return toy_classifier, toy_export
+    return trained_toy, toy_export
 
 
 @pytest.mark.parametrize("quantization", ALL)

@@ -11,24 +11,15 @@ from tfkit.errors import ConfigError
 from tfkit.models.twin import hf_variables
 from tfkit.optimize.distillation import DistillConfig, distill, student_from_teacher, teacher_layers
 
-from tests.conftest import toy_texts
+
+@pytest.fixture
+def toy(trained_toy_data):
+    return trained_toy_data
 
 
-@pytest.fixture(scope="module")
-def toy():
-    texts, labels = toy_texts(48)
-    return tfkit.data.from_lists(texts, labels)
-
-
-@pytest.fixture(scope="module")
-def teacher(tiny_checkpoint, toy):
-    keras.utils.set_random_seed(0)
-    clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16,
-                                               precision="float32")
-    clf.compile(learning_rate=3e-3, batch_size=8)
-    clf.fit(toy, epochs=10, verbose=0)
-    assert clf.evaluate(toy, verbose=0)["accuracy"] > 0.9
-    return clf
+@pytest.fixture
+def teacher(trained_toy):
+    return trained_toy
 
 
 def test_student_takes_the_chosen_teacher_blocks(teacher):
