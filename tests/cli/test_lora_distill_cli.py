@@ -53,6 +53,10 @@ def test_distill_writes_a_smaller_student(tmp_path, tiny_checkpoint, capsys):
     student = tfkit.TextClassifier.load(out / "model")
     assert student.hf_config.num_hidden_layers == 1 and student.fit_record["distillation"]["temperature"] == 2.0
     assert list((out / "logs").rglob("events.out.tfevents.*"))
+    other = tmp_path / "from-checkpoint"  # a Hugging Face checkpoint as the student: a fresh head on it
+    assert main(["distill", str(teacher), str(data), "--text-column", "review", "--label-column", "sentiment",
+                 "--output", str(other), "--student", str(tiny_checkpoint), "--epochs", "1", "--batch-size", "8"]) == 0
+    assert "(2 layers, teacher 2)" in capsys.readouterr().out
     assert main(["distill", str(teacher), str(data), "--output", str(out), "--layers", "1"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["distill", str(teacher), str(data), "--text-column", "review", "--label-column", "sentiment",

@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="student size: a number of the teacher's blocks (evenly spaced) or comma-separated block "
                         "indices, e.g. 0,2,4 (default 3)")
     p.add_argument("--student", default=None,
-                   help="a saved tfkit model with the teacher's labels to use as the student instead (overrides --layers)")
+                   help="the student instead of teacher blocks (overrides --layers): a saved tfkit model with the "
+                        "teacher's labels, or a local Hugging Face checkpoint folder (a fresh head is added)")
     p.add_argument("--temperature", type=float, default=d.DEFAULT_TEMPERATURE,
                    help=f"softens teacher and student distributions (default {d.DEFAULT_TEMPERATURE})")
     p.add_argument("--alpha", type=float, default=d.DEFAULT_ALPHA,
@@ -71,6 +72,16 @@ def _texts(path: str) -> list[str]:
         raise DataError(f"{path}: not UTF-8 text at byte {error.start}.") from None
 
 
+def _student(path: str, teacher):  # noqa: ANN001, ANN202  (TextClassifier in, out)
+    import tfkit
+    from tfkit.models.saving import MANIFEST
+
+    if (Path(path) / MANIFEST).is_file():
+        return tfkit.TextClassifier.load(path)
+    return tfkit.TextClassifier.from_pretrained(path, labels=teacher.config.labels, task=teacher.config.task,
+                                                max_length=teacher.config.max_length)
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs ``tfkit distill`` for parsed ``args``."""
     import tfkit
@@ -86,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     teacher = tfkit.TextClassifier.load(args.teacher, precision="float32")
     data = _load(args, args.data, task=teacher.config.task, labels=teacher.config.labels)
     train, validation = _train_and_validation(args, data)
-    student = tfkit.TextClassifier.load(args.student) if args.student else _layers(args.layers)
+    student = _student(args.student, teacher) if args.student else _layers(args.layers)
     result = tfkit.distill(teacher, train, student=student, validation=validation, temperature=args.temperature,
                            alpha=args.alpha, unlabeled=_texts(args.unlabeled) if args.unlabeled else None,
                            epochs=args.epochs, learning_rate=args.learning_rate, batch_size=args.batch_size,
