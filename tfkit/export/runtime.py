@@ -11,6 +11,7 @@ Examples:
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -168,36 +169,97 @@ class RawTextLiteRTModel:
         return np.array(self.classify(text)["logits"], dtype=np.float32)
 
 
-_SMOKE_TEXT = """
+_SMOKE_WORKER = """
 import sys, numpy as np
-from ai_edge_litert.interpreter import InterpreterWithCustomOps
-from tensorflow_text.core.pybinds import tflite_registrar as R
-it = InterpreterWithCustomOps(model_path=sys.argv[1], num_threads=1,
-                              custom_op_registerers=[R.AddFastBertNormalize, R.AddFastWordpieceTokenize])
-it.get_signature_runner()(text=np.array(["a smoke test"], dtype=object))
+from ai_edge_litert.interpreter import Interpreter, InterpreterWithCustomOps
+
+def token_ids(path):
+    it = Interpreter(model_path=path, num_threads=1)
+    for d in it.get_input_details():
+        it.resize_tensor_input(d["index"], [1, 4])
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        value = np.array([[2, 5, 6, 3]], d["dtype"]) if "input_ids" in d["name"] else \\
+            np.ones((1, 4), d["dtype"]) if "mask" in d["name"] else np.zeros((1, 4), d["dtype"])
+        it.set_tensor(d["index"], value)
+    it.invoke()
+
+def raw_text(path):
+    from tensorflow_text.core.pybinds import tflite_registrar as R
+    it = InterpreterWithCustomOps(model_path=path, num_threads=1,
+                                  custom_op_registerers=[R.AddFastBertNormalize, R.AddFastWordpieceTokenize])
+    it.get_signature_runner()(text=np.array(["a smoke test"], dtype=object))
+
+for line in sys.stdin:
+    kind, path = line.rstrip("\\n").split("\\t", 1)
+    try:
+        (raw_text if kind == "text" else token_ids)(path)
+        print("ok", flush=True)
+    except Exception as error:
+        print("error " + " ".join(str(error).split()), flush=True)
 """
 
-_SMOKE = """
-import sys, numpy as np
-from ai_edge_litert.interpreter import Interpreter
-it = Interpreter(model_path=sys.argv[1], num_threads=1)
-for d in it.get_input_details():
-    it.resize_tensor_input(d["index"], [1, 4])
-it.allocate_tensors()
-for d in it.get_input_details():
-    it.set_tensor(d["index"], np.array([[2, 5, 6, 3]], d["dtype"]) if "input_ids" in d["name"] else np.ones((1, 4), d["dtype"]) if "mask" in d["name"] else np.zeros((1, 4), d["dtype"]))
-it.invoke()
-"""
+
+class _SmokeWorker:
+    """One child process that runs TFLite files once each, restarted after a file kills it: a kernel missing
+    at run time aborts the process instead of raising, and one child for many files spares each file the
+    start-up (importing LiteRT, and TensorFlow for the tokenizer's kernels)."""
+
+    def __init__(self, script: str = _SMOKE_WORKER) -> None:
+        self.script = script
+        self._child: subprocess.Popen | None = None
+        self._log: Any = None
+
+    def run(self, path: str | os.PathLike, raw_text: bool, timeout: float) -> None:
+        import select
+        import tempfile
+
+        if self._child is None or self._child.poll() is not None:
+            self._log = tempfile.TemporaryFile()  # not a pipe: the child's log lines must never fill a buffer
+            self._child = subprocess.Popen([sys.executable, "-c", self.script], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1)
+        child = self._child
+        try:
+            child.stdin.write(f"{'text' if raw_text else 'ids'}\t{path}\n")
+            child.stdin.flush()
+            ready, _, _ = select.select([child.stdout], [], [], timeout)
+            reply = child.stdout.readline().strip() if ready else ""
+        except (BrokenPipeError, OSError):
+            reply = ""
+        if reply == "ok":
+            return
+        if not reply:  # it died on this file (or hung): the next file gets a new child
+            child.kill()
+            code = child.wait()
+            self._log.seek(0)
+            lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
+            self._child = None
+            detail = lines[-1] if lines else "no message"
+            raise RuntimeLoadError(f"LiteRT cannot run '{path}' (exit code {code}: {detail}).")
+        raise RuntimeLoadError(f"LiteRT cannot run '{path}' ({reply[len('error '):]}).")
+
+    def close(self) -> None:
+        if self._child is not None and self._child.poll() is None:
+            self._child.stdin.close()
+            try:
+                self._child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+        self._child = None
+
+
+_WORKER = _SmokeWorker()
+atexit.register(_WORKER.close)
 
 
 def smoke_test(path: str | os.PathLike, timeout: float = 300.0, raw_text: bool = False) -> None:
     """Runs a TFLite file once in a child process, because a kernel that is missing at run time
-    aborts the whole process instead of raising (``raw_text``: a string-input file)."""
-    result = subprocess.run([sys.executable, "-c", _SMOKE_TEXT if raw_text else _SMOKE, str(path)],
-                            capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuntimeLoadError(f"LiteRT cannot run '{path}' (exit code {result.returncode}: {detail}).")
+    aborts the whole process instead of raising (``raw_text``: a string-input file).
+
+    Raises:
+        RuntimeLoadError: the file raised, killed the child, or did not finish in ``timeout`` s.
+    """
+    _WORKER.run(path, raw_text, timeout)
 
 
 class SavedModelRunner:
