@@ -117,6 +117,10 @@ class _Student(TextClassifier):
         # A Functional twin takes exactly its inputs; a TextClassifier teacher picks its own.
         self._teacher_inputs = None if isinstance(teacher, TextClassifier) else tuple(teacher.input_names)
         self.distill_config = distill_config
+        # Epoch means, reset with the other metrics at each epoch (a step's own values would be one batch's).
+        self.total_loss = keras.metrics.Mean(name="loss")
+        self.soft_loss = keras.metrics.Mean(name="soft_loss")
+        self.hard_loss = keras.metrics.Mean(name="hard_loss")
 
     def train_step(self, data: Any) -> dict[str, Any]:
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -136,7 +140,9 @@ class _Student(TextClassifier):
             loss = alpha * hard + (1.0 - alpha) * soft
         self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
         metrics = self.compute_metrics(x, y, logits, sample_weight)
-        return {**metrics, "loss": loss, "soft_loss": soft, "hard_loss": hard}
+        for tracker, value in ((self.total_loss, loss), (self.soft_loss, soft), (self.hard_loss, hard)):
+            tracker.update_state(value)
+        return {**metrics, **{t.name: t.result() for t in (self.total_loss, self.soft_loss, self.hard_loss)}}
 
 
 def _teacher_function(teacher: TextClassifier) -> Any:
