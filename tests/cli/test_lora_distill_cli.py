@@ -8,7 +8,7 @@ import numpy as np
 
 import tfkit
 from tfkit.cli.main import main
-from tfkit.models.lora import load_lora
+from tfkit.models.lora import DEFAULT_LEARNING_RATE, load_lora
 
 from tests.conftest import toy_texts
 
@@ -30,7 +30,7 @@ def test_train_with_lora_saves_the_merged_model_and_its_adapter(tmp_path, tiny_c
     model = run / "01_finetune" / "model"
     assert f"adapter:     {model / 'adapter'}" in out
     stage = json.loads((run / "01_finetune" / "stage.json").read_text())
-    assert stage["config"]["lora_rank"] == 4 and stage["config"]["learning_rate"] == 5e-4
+    assert stage["config"]["lora_rank"] == 4 and stage["config"]["learning_rate"] == DEFAULT_LEARNING_RATE
     assert 0 < stage["metrics"]["trainable_fraction"] < 0.5 and stage["outputs"]["adapter"] == str(model / "adapter")
     merged = tfkit.TextClassifier.load(model)
     unmerged = load_lora(tiny_checkpoint, model / "adapter")
