@@ -13,7 +13,7 @@ def test_default_space_declares_every_hyperparameter():
     hp = keras_tuner.HyperParameters()
     values = SearchSpace.default().declare(hp)
     assert set(values) == {"learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay", "dropout",
-                           "max_length", "freeze_layers"}
+                           "max_length", "freeze_layers", "lora_rank"}
     assert 1e-5 <= values["learning_rate"] <= 2e-4
     assert hp._hps["learning_rate"][0].sampling == "log"
 
