@@ -130,7 +130,9 @@ def test_bad_settings_name_the_argument(kwargs, message):
         LoraConfig(**kwargs)
 
 
-def test_lora_config_round_trips_through_json():
+def test_lora_config_round_trips_through_json(trained):
     config = LoraConfig(rank=4, targets=("query", "key", "value"), layers=(0, 1))
     assert LoraConfig.from_dict(config.to_dict()) == config
-    assert isinstance(LoraClassifier, type)
+    _, lora = trained
+    again = LoraClassifier.from_config(lora.get_config())
+    assert isinstance(again, LoraClassifier) and again.get_config() == lora.get_config()

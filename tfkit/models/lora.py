@@ -353,6 +353,11 @@ class LoraClassifier(TextClassifier):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "lora": self.lora.to_dict()}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "LoraClassifier":
+        """A LoRA classifier of the architecture ``get_config`` describes (random base, fresh adapters)."""
+        return cls.wrap(TextClassifier.from_config(config), LoraConfig.from_dict(config["lora"]))
+
 
 def _block_index(name: str) -> int:
     """The encoder block index in a twin layer name (``bert.encoder.layer.3.attention.self.query`` -> 3)."""
