@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -43,7 +44,7 @@ from tfkit._keras import keras, tf
 from tfkit.errors import CheckpointError, ConfigError, TfkitError
 from tfkit.models.config import ClassifierConfig, Precision, _JsonConfig
 from tfkit.models.text_classifier import TextClassifier, dtype_policy
-from tfkit.models.twin import LAYOUTS, functional_twin, twin_variables, write_back
+from tfkit.models.twin import LAYOUTS, functional_twin, layout_of, twin_variables, write_back
 
 ROLES = ("query", "key", "value", "attention_output", "intermediate", "output")
 # Peak learning rate of LoRA fine-tuning: adapters start at zero and need larger steps than full fine-tuning.
@@ -182,12 +183,11 @@ class LoraClassifier(TextClassifier):
         if isinstance(classifier, LoraClassifier) or classifier.quantization_aware:
             raise ConfigError(f"Expected a plain tfkit.TextClassifier. Received: {type(classifier).__name__}. "
                               "Merge LoRA adapters first (lora.merged()).")
-        blocks = int(LAYOUTS[classifier.hf_config.model_type].hf(classifier.hf_config, "num_hidden_layers")) \
-            if classifier.hf_config.model_type in LAYOUTS else 0
+        blocks = int(layout_of(classifier).hf(classifier.hf_config, "num_hidden_layers"))  # unsupported: raises
         layers = set(range(blocks) if lora.layers is None else lora.layers)
         if lora.layers is not None and not layers <= set(range(blocks)):
             raise ConfigError(f"Expected LoRA layer indices in 0..{blocks - 1}. Received: layers={list(lora.layers)}.")
-        counter = iter(range(10**6))
+        counter = itertools.count()
 
         def dense(units: int, name: str, role: str) -> keras.layers.Layer:
             if role in lora.targets and _block_index(name) in layers:
