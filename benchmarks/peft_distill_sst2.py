@@ -5,7 +5,7 @@ trained) start from the default MiniLM checkpoint and train on the same seeded S
 the same epochs, batch 32, max
 length 64, float32, with an output folder (checkpoints, backup, TensorBoard) and per-epoch validation on
 the 2,000-sentence validation split, as users run ``fit``. Full fine-tuning uses tfkit's peak learning rate
-(5e-5); LoRA's is chosen among 5e-4, 1e-3 and 2e-3 on the validation split with seed 0 (never on dev), then
+(5e-5); LoRA's is chosen among 5e-4, 1e-3, 2e-3 and 4e-3 on the validation split with seed 0 (never on dev), then
 the chosen one also runs seed 1. Dev accuracy (872 sentences) is the mean of
 seeds 0 and 1; training examples/s come from ``fit_record`` and peak memory from the part's own process
 (``ru_maxrss``: each part runs in a fresh process). For seed 0 the adapter file is saved and its size
@@ -15,13 +15,16 @@ label with the unmerged Keras model on every dev sentence.
 Distillation: the teacher is the MiniLM fine-tuned on the full SST-2 train split
 (``_common.sst2_finetuned_model()``, dev 0.9014). A 3-layer student takes the teacher's blocks 0, 2, 4
 with its embeddings and head (``tfkit.student_from_teacher``) and is trained on the first 8,000
-sentences of the same subset (``--distill-subset``; each distillation step also runs the teacher) with
-``tfkit.distill`` (temperature 2, alpha 0.5, peak learning rate 1e-4). The comparison model is the same
-3-layer initialisation fine-tuned on the hard labels alone with the same settings. Both: mean of two seeds.
+sentences of the same subset (``--distill-subset``) plus the next 24,000 train sentences without their labels
+(``--unlabeled``; the teacher labels them, as TinyBERT's augmentation adds teacher-labelled texts), with
+``tfkit.distill`` (temperature 2, alpha 0.5, peak learning rate 1e-4; each step also runs the teacher). The
+comparison model is the same 3-layer initialisation fine-tuned on the 8,000 labelled sentences alone with the
+same settings (it has no teacher to label more). Students distilled on the labelled sentences alone
+(``--unlabeled 0``) are shown beside when their parts exist. All: mean of two seeds.
 Latency: the teacher's and the seed-0 student's dynamic-int8 TFLite files, batch 1 on every dev
 sentence at its own length, 2 threads, in alternating rounds (median of the rounds' p50s).
 
-Run:  python benchmarks/peft_distill_sst2.py [--subset 16000] [--distill-subset 8000] [--epochs 2]
+Run:  python benchmarks/peft_distill_sst2.py [--subset 16000] [--distill-subset 8000] [--unlabeled 24000] [--epochs 2]
 Writes benchmarks/results/peft_distill_sst2.{json,md} (raw parts in results/peft_distill_sst2.parts/).
 """
 
@@ -45,9 +48,14 @@ PARTS = RESULTS / "peft_distill_sst2.parts"
 WORK = SST2_RUN / "peft_distill_benchmark"  # models and files the parts share (git-ignored, under saved_models/)
 SEEDS = (0, 1)
 # LoRA's peak learning rate is chosen on the validation split (seed 0), then the chosen one runs seed 1 too.
-LORA_RATES = (5e-4, 1e-3, 2e-3)
-ORDER = tuple(f"{kind}_seed{seed}" for kind in ("full", "student", "plain3") for seed in SEEDS) + ("latency",) + \
-    tuple(f"lora_lr{rate:g}_seed0" for rate in LORA_RATES)
+LORA_RATES = (5e-4, 1e-3, 2e-3, 4e-3)
+
+
+def order(args) -> tuple[str, ...]:
+    """The parts, in the order they run (the student's parts are named by how many unlabelled texts it saw)."""
+    students = tuple(f"student_u{args.unlabeled}_seed{seed}" for seed in SEEDS)
+    return tuple(f"{kind}_seed{seed}" for kind in ("full", "plain3") for seed in SEEDS) + students + \
+        (f"latency_u{args.unlabeled}",) + tuple(f"lora_lr{rate:g}_seed0" for rate in LORA_RATES)
 MAX_LENGTH = 64
 FULL_LEARNING_RATE = 5e-5
 STUDENT_LEARNING_RATE = 1e-4
@@ -63,6 +71,16 @@ def data(args, size: int | None = None):
     validation = train.subset(order[:2000])
     subset = train.subset(order[2000:2000 + (size or args.subset)])
     return subset, validation, dev
+
+
+def unlabeled_texts(args) -> list[str]:
+    """``args.unlabeled`` train sentences after the distillation subset, without their labels."""
+    import tfkit
+
+    train = tfkit.data.load(require_sst2() / "train.tsv", text="sentence", label="label")
+    order = np.random.default_rng(0).permutation(len(train))
+    start = 2000 + args.distill_subset
+    return list(train.subset(order[start:start + args.unlabeled]).texts)
 
 
 def peak_rss_mb() -> float:
@@ -157,14 +175,16 @@ def part_student(args, seed: int) -> dict:
     teacher = _teacher()
     keras.utils.set_random_seed(seed)
     teacher.training_config = dataclasses.replace(teacher.training_config, seed=seed)
+    unlabeled = unlabeled_texts(args) if args.unlabeled else None
     start = time.perf_counter()
     student = tfkit.distill(teacher, subset, student=3, validation=validation, epochs=args.epochs,
                             learning_rate=STUDENT_LEARNING_RATE, batch_size=32, output_dir=WORK / f"student_seed{seed}",
-                            overwrite=True, verbose=2)
+                            unlabeled=unlabeled, overwrite=True, verbose=2)
     out = {"fit_seconds": time.perf_counter() - start,
            "examples_per_second": student.fit_record.get("examples_per_second"),
            "dev_accuracy": dev_accuracy(student, dev), "teacher_dev_accuracy": dev_accuracy(teacher, dev),
-           "distillation": student.fit_record.get("distillation")}
+           "distillation": student.fit_record.get("distillation"), "labelled_texts": len(subset),
+           "unlabeled_texts": len(unlabeled or ())}
     if seed == 0:
         student.save_pretrained(WORK / "student_seed0_model", overwrite=True)
     return out
@@ -219,7 +239,7 @@ def run_part(name: str, args) -> dict:
     if path.is_file() and not args.redo:
         return json.loads(path.read_text())
     command = [sys.executable, __file__, "--part", name, "--subset", str(args.subset), "--epochs", str(args.epochs),
-               "--distill-subset", str(args.distill_subset)]
+               "--distill-subset", str(args.distill_subset), "--unlabeled", str(args.unlabeled)]
     print("Running part", name, flush=True)
     subprocess.run(command, check=True)
     return json.loads(path.read_text())
@@ -231,13 +251,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--distill-subset", type=int, default=8000,
                         help="train sentences of the distilled and labels-only students (default 8000)")
+    parser.add_argument("--unlabeled", type=int, default=24000,
+                        help="train sentences after the distillation subset given to the student without labels "
+                             "(the teacher labels them; default 24000; 0: none)")
     parser.add_argument("--part", default=None)
     parser.add_argument("--redo", action="store_true", help="run every part again")
     args = parser.parse_args()
     if args.part:
         kind, _, seed = args.part.partition("_seed")
+        kind = "student" if kind.startswith("student_u") else kind
         functions = {"full": part_full, "student": part_student, "plain3": part_plain3}
-        if args.part == "latency":
+        if args.part.startswith("latency"):
             result = part_latency(args)
         elif kind.startswith("lora_lr"):
             result = part_lora(args, int(seed), float(kind[len("lora_lr"):]))
@@ -248,7 +272,15 @@ def main() -> None:
         PARTS.mkdir(parents=True, exist_ok=True)
         (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=2) + "\n")
         return
-    parts = {name: run_part(name, args) for name in ORDER}
+    parts = {name: run_part(name, args) for name in order(args)}
+    for seed in SEEDS:
+        parts[f"student_seed{seed}"] = parts[f"student_u{args.unlabeled}_seed{seed}"]
+    parts["latency"] = parts[f"latency_u{args.unlabeled}"]
+    # Earlier students, distilled on the labelled subset alone, are shown beside (when their parts exist).
+    without = {s: PARTS / f"student_u0_seed{s}.json" for s in SEEDS}
+    if args.unlabeled and all(p.is_file() for p in without.values()):
+        for seed, path in without.items():
+            parts[f"student_u0_seed{seed}"] = json.loads(path.read_text())
     chosen = max((r for r in LORA_RATES if "validation_accuracy" in parts[f"lora_lr{r:g}_seed0"]),
                  key=lambda r: parts[f"lora_lr{r:g}_seed0"]["validation_accuracy"])
     parts[f"lora_lr{chosen:g}_seed1"] = run_part(f"lora_lr{chosen:g}_seed1", args)
@@ -274,7 +306,8 @@ def main() -> None:
             "student_speedup": acceptance(parts["latency"]["speedup"], ">=", 1.8),
             "distill_gain": acceptance(100 * (student - plain3), ">=", 1.0),
         },
-        "settings": {"subset": args.subset, "distill_subset": args.distill_subset, "epochs": args.epochs,
+        "settings": {"subset": args.subset, "distill_subset": args.distill_subset, "unlabeled": args.unlabeled,
+                     "epochs": args.epochs,
                      "max_length": MAX_LENGTH, "batch_size": 32,
                      "seeds": list(SEEDS), "full_learning_rate": FULL_LEARNING_RATE,
                      "lora": {"rank": 8, "alpha": 16, "targets": ["query", "value"], "train_head": False,
@@ -284,7 +317,8 @@ def main() -> None:
         "dev_accuracy": {"full": full, "lora": lora, "teacher": teacher, "student": student, "plain3": plain3},
         "lora_learning_rate": {"chosen": chosen, "chosen_on": "validation split (2,000 train sentences), seed 0",
                                "candidates": selection},
-        "parts": {name: part for name, part in parts.items() if not name.startswith("lora_seed")},
+        "parts": {name: part for name, part in parts.items()
+                  if not name.startswith(("lora_seed", "student_seed")) and name != "latency"},
         "machine": machine(),
     }
     runs = lambda kind: ", ".join(f"{parts[f'{kind}_seed{s}']['dev_accuracy']:.4f}" for s in SEEDS)  # noqa
@@ -292,8 +326,13 @@ def main() -> None:
              ("full fine-tuning (MiniLM-L6)", runs("full"), f"{full:.4f}", f"{eps('full'):.1f}"),
              (f"LoRA r8 q/v (MiniLM-L6), lr {chosen:g}", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
              ("teacher (MiniLM-L6, full SST-2)", f"{teacher:.4f}", f"{teacher:.4f}", "-"),
-             ("distilled student (3 layers)", runs("student"), f"{student:.4f}", f"{eps('student'):.1f}"),
-             ("same 3 layers, labels only", runs("plain3"), f"{plain3:.4f}", f"{eps('plain3'):.1f}")]
+             (f"distilled student (3 layers; {args.distill_subset:,} labelled + {args.unlabeled:,} unlabelled texts)",
+              runs("student"), f"{student:.4f}", f"{eps('student'):.1f}"),
+             (f"same 3 layers, labels only ({args.distill_subset:,} labelled texts)", runs("plain3"), f"{plain3:.4f}",
+              f"{eps('plain3'):.1f}")]
+    if "student_u0_seed0" in parts:
+        table.insert(-1, (f"distilled student, {args.distill_subset:,} labelled texts only", runs("student_u0"),
+                          f"{mean('student_u0'):.4f}", f"{eps('student_u0'):.1f}"))
     write_results("peft_distill_sst2", result, table, "LoRA and distillation on SST-2 (default MiniLM)")
 
 
