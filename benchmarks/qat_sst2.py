@@ -14,11 +14,16 @@ Starts from the default MiniLM fine-tuned on the full SST-2 train split
   validation split: each family kept in float in turn).
 * ``pqat``: ``tfkit.prune`` to 50 % (TF-MOT, on the same subset), ``strip()``, then QAT with the
   prune-preserving scheme and the integer-only export; zeros kept, dev accuracy, gzip size.
+* ``qat_clipped_seed0``, ``qat_clipped_seed1``, ``pqat_clipped``: the same with each fake-quant range
+  started at the float model's min/max on 256 training sentences cut to [-6, 6] (``range_clip``) instead
+  of TF-MOT's [-6, 6]. The reported variant is the one whose seed-0 integer-only file scores higher on the
+  validation split; the other is shown beside.
 * ``compare``: in one process, float32, dynamic_int8 and the selective full_int8 files of the float
-  model exported beside the seed-0 QAT file, all timed batch 1 at real dev lengths, 2 threads,
+  model exported beside the chosen variant's seed-0 QAT file, all timed batch 1 at real dev lengths, 2 threads,
   alternating rounds.
 
 Run:  python benchmarks/qat_sst2.py [--subset 16000] [--learning-rate 1e-5] [--only twin qat_seed0 ...]
+      python benchmarks/qat_sst2.py --only qat_clipped_seed0 qat_clipped_seed1 pqat_clipped compare
 Writes benchmarks/results/qat_sst2.{json,md}.
 """
 
@@ -40,6 +45,11 @@ from _common import RESULTS, SST2_RUN, acceptance, machine, require_sst2, sst2_f
 PARTS = RESULTS / "qat_sst2.parts"
 EXPORTS = SST2_RUN / "qat_benchmark"  # the files the parts share (git-ignored, under saved_models/)
 ORDER = ("twin", "qat_seed0", "qat_seed1", "pqat", "compare")
+# How QAT's fake-quant ranges start, by part-name infix: TF-MOT's [-6, 6] (no infix, ``calibration_samples=0``)
+# or the float model's observed min/max on 256 training sentences cut to [-6, 6] ("clipped"). The reported
+# variant is the one whose seed-0 integer-only file scores higher on the validation split (never on dev).
+VARIANTS = {"": {"calibration_samples": 0, "range_clip": None},
+            "clipped_": {"calibration_samples": 256, "range_clip": 6.0}}
 
 
 def data(args):
@@ -91,6 +101,12 @@ def part_twin(args) -> dict:
             "twin_layers": len(model.layers)}
 
 
+def _variant(name: str) -> str:
+    """The VARIANTS key of a part name (``qat_clipped_seed0`` -> ``clipped_``)."""
+    body = name.removeprefix("qat_").removeprefix("pqat").lstrip("_")
+    return next((key for key in VARIANTS if key and body.startswith(key)), "")
+
+
 def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op_costs: bool = False) -> dict:
     import tfkit
     from tfkit._keras import keras
@@ -98,9 +114,11 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
 
     keras.utils.set_random_seed(seed)
     clf.training_config = dataclasses.replace(clf.training_config, seed=seed)
+    ranges = VARIANTS[_variant(name)] if _variant(name) else \
+        {"calibration_samples": args.calibration_samples, "range_clip": None}
     start = time.perf_counter()
     qat = tfkit.quantize_aware(clf, subset, validation, epochs=1, learning_rate=args.learning_rate,
-                               batch_size=32, calibration_samples=args.calibration_samples,
+                               batch_size=32, **ranges,
                                output_dir=EXPORTS / f"{name}_train", overwrite=True, verbose=2)
     seconds = time.perf_counter() - start
     out = EXPORTS / f"{name}_export"
@@ -108,26 +126,29 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
                              op_costs=op_costs)
     path = out / "tflite" / "model_qat_int8.tflite"
     accuracy, _ = litert_accuracy(path, qat, dev)
+    validation_accuracy, _ = litert_accuracy(path, qat, validation)  # what the variant is chosen on
     manifest = json.loads(path.with_suffix(".json").read_text())
     report = op_table(path)
     return {"seed": seed, "qat_seconds": seconds, "qat_examples_per_second": len(subset) / seconds,
-            "qat_dev_accuracy": accuracy, "qat_keras_validation_accuracy": artifacts.variants[0].check.reference_score,
+            "qat_dev_accuracy": accuracy, "int8_validation_accuracy": validation_accuracy, **ranges,
+            "qat_keras_validation_accuracy": artifacts.variants[0].check.reference_score,
             "integer_only": report.integer_only, "float_ops": report.float_ops, "op_counts": report.op_counts(),
             "size_bytes": path.stat().st_size, "gzip_bytes": len(gzip.compress(path.read_bytes())),
             "op_family_costs_validation": manifest.get("op_family_costs"), "file": str(path),
             "prune_preserve": qat.prune_preserve, "history": qat.fit_record.get("history")}
 
 
-def part_qat(args, seed: int) -> dict:
+def part_qat(args, seed: int, variant: str = "") -> dict:
+    """QAT of the float model (ranges started as VARIANTS[variant] says), its integer-only file scored."""
     import tfkit
 
     subset, validation, dev = data(args)
     clf = tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
-    return _qat_and_export(clf, subset, validation, dev, args, seed, f"qat_seed{seed}",
-                           op_costs=seed == 0 and not args.skip_op_costs)
+    return _qat_and_export(clf, subset, validation, dev, args, seed, f"qat_{variant}seed{seed}",
+                           op_costs=seed == 0 and not variant and not args.skip_op_costs)
 
 
-def part_pqat(args) -> dict:
+def part_pqat(args, variant: str = "") -> dict:
     import tfkit
     from tfkit._keras import keras
     from tfkit.optimize.qat import kernel_sparsity, new_nonzeros
@@ -142,7 +163,7 @@ def part_pqat(args) -> dict:
     prune_seconds = time.perf_counter() - start
     sparsity = kernel_sparsity(stripped)
     pruned_accuracy = float(np.mean(stripped.predict_logits(dev).argmax(1) == np.asarray(dev.targets)))
-    result = _qat_and_export(stripped, subset, validation, dev, args, 0, "pqat")
+    result = _qat_and_export(stripped, subset, validation, dev, args, 0, f"pqat_{variant}".rstrip("_"))
     zeros = new_nonzeros(result["file"], stripped)
     return {**result, "prune_seconds": prune_seconds, "pruned_kernel_sparsity": sparsity,
             "pruned_float_dev_accuracy": pruned_accuracy, **{f"zeros_{k}": v for k, v in zeros.items()}}
@@ -161,7 +182,8 @@ def part_compare(args) -> dict:
     tfkit.export(clf, out, formats=["tflite"], quantization=["float32", "dynamic_int8", "full_int8"],
                  train=subset, validation=validation, overwrite=True)
     files = {q: out / "tflite" / f"model_{q}.tflite" for q in ("float32", "dynamic_int8", "full_int8")}
-    files["qat_int8"] = EXPORTS / "qat_seed0_export" / "tflite" / "model_qat_int8.tflite"
+    chosen = chosen_variant({p.stem: json.loads(p.read_text()) for p in PARTS.glob("qat_*seed0.json")})
+    files["qat_int8"] = EXPORTS / f"qat_{chosen}seed0_export" / "tflite" / "model_qat_int8.tflite"
     samples = representative_samples(ServingModule(clf, raw_strings=False), list(dev.texts))
     models = {name: LiteRTModel(path, num_threads=2) for name, path in files.items()}
     times: dict[str, list[float]] = {name: [] for name in models}
@@ -186,16 +208,16 @@ def part_compare(args) -> dict:
                       "size_bytes": path.stat().st_size, "dev_accuracy": correct[name] / len(samples),
                       "integer_only": manifest["integer_only"]["integer_only"],
                       "float_ops": manifest["integer_only"]["float_ops"]}
-    return {"rows": rows, "rounds": args.rounds}
+    return {"rows": rows, "rounds": args.rounds, "qat_variant": chosen}
 
 
 def run_part(name: str, args) -> dict:
     if name == "twin":
         return part_twin(args)
-    if name.startswith("qat_seed"):
-        return part_qat(args, int(name[len("qat_seed"):]))
-    if name == "pqat":
-        return part_pqat(args)
+    if name.startswith("qat_"):
+        return part_qat(args, int(name.rpartition("seed")[2]), _variant(name))
+    if name.startswith("pqat"):
+        return part_pqat(args, _variant(name))
     return part_compare(args)
 
 
@@ -205,8 +227,9 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--prune-epochs", type=int, default=2)
     parser.add_argument("--calibration-samples", type=int, default=0,
-                        help="training sentences whose min/max set QAT's initial ranges (0, the default: TF-MOT's "
-                             "[-6, 6]; 256 was measured as part qat_calibrated_seed0)")
+                        help="training sentences whose raw min/max set QAT's initial ranges in parts without a "
+                             "variant infix (0, the default: TF-MOT's [-6, 6]; 256 was measured as part "
+                             "qat_calibrated_seed0); qat_clipped_* parts use 256 cut to [-6, 6]")
     parser.add_argument("--skip-op-costs", action="store_true", help="leave out seed 0's op-family costs (~7 min)")
     parser.add_argument("--rounds", type=int, default=2, help="timing rounds over the dev set in 'compare'")
     parser.add_argument("--only", nargs="*", default=None, help=f"parts to (re)run, of {ORDER}")
@@ -230,18 +253,40 @@ def main() -> None:
     summarise()
 
 
+def int8_validation_accuracy(part: dict) -> float | None:
+    """The integer-only file's validation accuracy (parts from before it was recorded: the op-cost baseline)."""
+    if "int8_validation_accuracy" in part:
+        return part["int8_validation_accuracy"]
+    return ((part.get("op_family_costs_validation") or {}).get("all_int8") or {}).get("score")
+
+
+def chosen_variant(parts: dict) -> str:
+    """The VARIANTS key whose seed-0 integer-only file scores highest on the validation split."""
+    scores = {key: int8_validation_accuracy(parts[f"qat_{key}seed0"]) for key in VARIANTS if f"qat_{key}seed0" in parts}
+    scores = {key: value for key, value in scores.items() if value is not None}
+    return max(scores, key=scores.get) if scores else ""
+
+
 def summarise() -> None:
     parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
-    twin, compare, pqat = parts["twin"], parts["compare"]["rows"], parts["pqat"]
-    seeds = [parts[name] for name in sorted(parts) if name.startswith("qat_seed")]
+    variant = chosen_variant(parts)
+    twin, compare, pqat = parts["twin"], parts["compare"]["rows"], parts[f"pqat_{variant}".rstrip("_")]
+    seeds = [parts[f"qat_{variant}seed{seed}"] for seed in (0, 1)]
+    others = {key: [parts[name] for name in sorted(parts) if name.startswith(f"qat_{key}seed")]
+              for key in VARIANTS if key != variant}
     # QAT with min/max-initialised ranges (--calibration-samples 256), kept for comparison.
     calibrated = [parts[name] for name in sorted(parts) if name.startswith("qat_calibrated_seed")]
     float_accuracy = twin["float_dev_accuracy"]
     drops = [100.0 * (float_accuracy - s["qat_dev_accuracy"]) for s in seeds]
     float_size = compare["float32"]["size_bytes"]
+    label = {"": "ranges started at TF-MOT's [-6, 6]",
+             "clipped_": "ranges started at the float min/max cut to [-6, 6]"}
     record = {
         "machine": machine(),
         "base_model": str(SST2_RUN / "01_finetune" / "model"),
+        "range_start": {"chosen": label[variant], "chosen_on": "the seed-0 integer-only file's validation accuracy",
+                        "validation_accuracy": {label[key]: int8_validation_accuracy(parts[f"qat_{key}seed0"])
+                                                for key in VARIANTS if f"qat_{key}seed0" in parts}},
         "parts": parts,
         "acceptance": {
             "float_dev_accuracy": acceptance(float_accuracy, "reported"),
@@ -266,20 +311,23 @@ def summarise() -> None:
                       f"{row['size_bytes'] / 1e6:.1f}", f"{row['size_bytes'] / float_size:.3f}", f"{row['p50_ms']:.2f}",
                       f"{row['p90_ms']:.2f}", "yes" if row["integer_only"] else "no",
                       ", ".join(f"{k} {v}" for k, v in sorted(row["float_ops"].items())) or "-"))
-    for s in seeds:
-        table.append((f"qat_int8 seed {s['seed']}", f"{s['qat_dev_accuracy']:.4f}",
+    rows = [(f"qat_int8 seed {s['seed']} ({label[variant]}; reported)", s) for s in seeds]
+    rows += [(f"qat_int8 seed {s['seed']} ({label[key]})", s) for key, runs in others.items() for s in runs]
+    for title, s in rows:
+        table.append((title, f"{s['qat_dev_accuracy']:.4f}",
                       f"{100 * (float_accuracy - s['qat_dev_accuracy']):.2f}", f"{s['size_bytes'] / 1e6:.1f}",
                       f"{s['size_bytes'] / float_size:.3f}", "", "", "yes" if s["integer_only"] else "no", ""))
     for s in calibrated:
         table.append((f"qat_int8 seed {s['seed']}, min/max-initialised ranges", f"{s['qat_dev_accuracy']:.4f}",
                       f"{100 * (float_accuracy - s['qat_dev_accuracy']):.2f}", f"{s['size_bytes'] / 1e6:.1f}",
                       f"{s['size_bytes'] / float_size:.3f}", "", "", "yes" if s["integer_only"] else "no", ""))
-    table.append(("pruned 50 % + qat_int8", f"{pqat['qat_dev_accuracy']:.4f}",
+    table.append((f"pruned 50 % + qat_int8 ({label[variant]})", f"{pqat['qat_dev_accuracy']:.4f}",
                   f"{100 * (float_accuracy - pqat['qat_dev_accuracy']):.2f}", f"{pqat['size_bytes'] / 1e6:.1f}",
                   f"{pqat['size_bytes'] / float_size:.3f} (gzip {pqat['gzip_bytes'] / 1e6:.1f} MB)", "", "",
                   "yes" if pqat["integer_only"] else "no", ""))
     write_results("qat_sst2", record, table, "QAT on SST-2 (default MiniLM): integer-only int8 via TF-MOT")
-    costed = [(s, "ranges started at TF-MOT's [-6, 6]") for s in seeds if s.get("op_family_costs_validation")]
+    costed = [(s, label[key]) for key, runs in {variant: seeds, **others}.items() for s in runs
+              if s.get("op_family_costs_validation")]
     if costed:
         _append_costs(*costed[0])
 

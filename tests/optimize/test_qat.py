@@ -190,3 +190,19 @@ def test_fake_quant_ranges_start_from_the_float_models_activations(trained, toy)
     lo, hi = ranges["bert.embeddings.LayerNorm"]
     assert -6.0 < float(lo.numpy()) < 0.0 < float(hi.numpy()) < 6.0  # the LayerNorm output's observed range
     assert len({(round(float(a.numpy()), 4), round(float(b.numpy()), 4)) for a, b in ranges.values()}) > 10
+
+
+def test_clipped_calibration_cuts_wide_ranges_to_the_clip_and_keeps_narrow_ones(trained, toy):
+    from tfkit.optimize.qat_configs import range_variables
+
+    def ranges(clip):
+        model = QuantizedClassifier.wrap(trained, calibration=toy.take(8, seed=0), range_clip=clip)
+        return {name: (float(lo.numpy()), float(hi.numpy())) for name, (lo, hi) in range_variables(model.backbone).items()}
+
+    raw, clipped = ranges(None), ranges(1.0)
+    assert raw.keys() == clipped.keys()
+    for name, (lo, hi) in raw.items():
+        assert clipped[name] == pytest.approx((max(lo, -1.0), min(hi, 1.0)), abs=1e-6), name
+    assert any(hi > 1.0 for _, hi in raw.values()) and any(-1.0 < lo and hi < 1.0 for lo, hi in raw.values())
+    with pytest.raises(ConfigError, match="range_clip"):
+        quantize_aware(trained, toy, range_clip=0.0)

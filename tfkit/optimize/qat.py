@@ -43,6 +43,9 @@ DEFAULT_LEARNING_RATE = 1e-5
 # file 3.1 points worse than TF-MOT's start (0.8555 vs 0.8865 dev): min/max spans BERT's outlier activations,
 # which the moving average from [-6, 6] clips. So the default is TF-MOT's start.
 CALIBRATION_SAMPLES = 0
+# With calibration, each observed range is cut to [-RANGE_CLIP, RANGE_CLIP] (TF-MOT's own start): narrow
+# activations get a fine grid while BERT's outliers stay clipped (``range_clip=None``: the raw min/max).
+RANGE_CLIP = 6.0
 KIND = "quantization_aware"
 WEIGHTS = "qat_model.h5"
 
@@ -82,12 +85,12 @@ class QuantizedClassifier(TextClassifier):
 
     @classmethod
     def wrap(cls, classifier: TextClassifier, prune_preserve: bool = False,
-             calibration: TextDataset | None = None) -> "QuantizedClassifier":
+             calibration: TextDataset | None = None, range_clip: float | None = RANGE_CLIP) -> "QuantizedClassifier":
         """The fake-quantized twin of a float32 ``classifier``, untrained (its weights are the classifier's).
 
         With ``calibration`` examples, every learned activation range starts at what the float model
-        produces on them (unpadded, one at a time) instead of TF-MOT's [-6, 6]
-        (:func:`~tfkit.optimize.qat_configs.initialise_ranges`).
+        produces on them (unpadded, one at a time), cut to ``[-range_clip, range_clip]``, instead of
+        TF-MOT's [-6, 6] (:func:`~tfkit.optimize.qat_configs.initialise_ranges`).
         """
         if classifier.config.precision is not Precision.FLOAT32:
             raise ConfigError("Expected a float32 classifier for quantization-aware training. Received: "
@@ -103,7 +106,7 @@ class QuantizedClassifier(TextClassifier):
 
             samples = token_samples(classifier, list(calibration.texts),
                                     list(calibration.text_pairs) if calibration.text_pairs else None)
-            qat_configs.initialise_ranges(model.backbone, twin, samples)
+            qat_configs.initialise_ranges(model.backbone, twin, samples, clip=range_clip)
         return model
 
     def get_config(self) -> dict[str, Any]:
@@ -201,6 +204,7 @@ def quantize_aware(
     batch_size: int | None = None,
     prune_preserve: bool | None = None,
     calibration_samples: int = CALIBRATION_SAMPLES,
+    range_clip: float | None = RANGE_CLIP,
     output_dir: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -221,6 +225,8 @@ def quantize_aware(
             :data:`SPARSE` zeros.
         calibration_samples: training examples whose float activations (min/max) set the initial fake-quant
             ranges; 0 (default): TF-MOT's [-6, 6] start, which measured better (see :data:`CALIBRATION_SAMPLES`).
+        range_clip: with calibration, each observed range is cut to ``[-range_clip, range_clip]``
+            (default 6, TF-MOT's start; ``None``: the raw min/max).
         output_dir: TensorBoard logs, best checkpoint and backup, as in :meth:`TextClassifier.fit`.
         **fit_options: further :meth:`TextClassifier.fit` arguments (``monitor``, ``restore_best_weights``...).
 
@@ -238,18 +244,21 @@ def quantize_aware(
         raise ConfigError(f"Expected epochs >= 1. Received: epochs={epochs}.")
     if calibration_samples < 0:
         raise ConfigError(f"Expected calibration_samples >= 0. Received: calibration_samples={calibration_samples}.")
+    if range_clip is not None and not range_clip > 0:
+        raise ConfigError(f"Expected range_clip > 0 or None. Received: range_clip={range_clip}.")
     if prune_preserve is None:
         prune_preserve = kernel_sparsity(classifier) >= SPARSE
     calibration = train.take(min(calibration_samples, len(train)), seed=classifier.training_config.seed) \
         if calibration_samples > 0 else None
     with classifier.distribute_strategy.scope():  # MirroredStrategy: the twin's variables are mirrored too
-        model = QuantizedClassifier.wrap(classifier, prune_preserve, calibration=calibration)
+        model = QuantizedClassifier.wrap(classifier, prune_preserve, calibration=calibration, range_clip=range_clip)
     model.compile(learning_rate=learning_rate, **({"batch_size": batch_size} if batch_size else {}))
     model.fit(train, validation_data=validation, epochs=epochs, output_dir=output_dir, resume=resume,
               overwrite=overwrite, callbacks=callbacks, **fit_options)
     model.fit_record = {**model.fit_record, "qat": {"learning_rate": learning_rate, "epochs": epochs,
                                                     "prune_preserve": prune_preserve,
-                                                    "calibration_samples": calibration_samples}}
+                                                    "calibration_samples": calibration_samples,
+                                                    "range_clip": range_clip if calibration_samples else None}}
     return model
 
 
