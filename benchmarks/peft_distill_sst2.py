@@ -2,10 +2,11 @@
 
 LoRA: full fine-tuning and LoRA (rank 8, alpha 16, query/value adapters and the classifier layer
 trained) start from the default MiniLM checkpoint and train on the same seeded SST-2 train subset for
-the same epochs, batch 32, max
+the same epochs (full fine-tuning at batch 32), max
 length 64, float32, with an output folder (checkpoints, backup, TensorBoard) and per-epoch validation on
 the 2,000-sentence validation split, as users run ``fit``. Full fine-tuning uses tfkit's peak learning rate
-(5e-5); LoRA's is chosen among 5e-4, 1e-3, 2e-3 and 4e-3 on the validation split with seed 0 (never on dev), then
+(5e-5); LoRA's (with its batch size) is chosen among 5e-4, 1e-3, 2e-3 and 4e-3 at batch 32 and 1e-3 and 2e-3 at
+batch 16 on the validation split with seed 0 (never on dev), then
 the chosen one also runs seed 1. Dev accuracy (872 sentences) is the mean of
 seeds 0 and 1; training examples/s come from ``fit_record`` and peak memory from the part's own process
 (``ru_maxrss``: each part runs in a fresh process). For seed 0 the adapter file is saved and its size
@@ -49,13 +50,20 @@ WORK = SST2_RUN / "peft_distill_benchmark"  # models and files the parts share (
 SEEDS = (0, 1)
 # LoRA's peak learning rate is chosen on the validation split (seed 0), then the chosen one runs seed 1 too.
 LORA_RATES = (5e-4, 1e-3, 2e-3, 4e-3)
+# ... and batch 16 (twice the steps over the same data and epochs) at 1e-3 and 2e-3.
+SMALL_BATCH_RATES = (1e-3, 2e-3)
+LORA_CANDIDATES = tuple((rate, 32) for rate in LORA_RATES) + tuple((rate, 16) for rate in SMALL_BATCH_RATES)
+
+
+def lora_name(rate: float, batch: int) -> str:
+    return f"lora_{'' if batch == 32 else f'b{batch}_'}lr{rate:g}"
 
 
 def order(args) -> tuple[str, ...]:
     """The parts, in the order they run (the student's parts are named by how many unlabelled texts it saw)."""
     students = tuple(f"student_u{args.unlabeled}_seed{seed}" for seed in SEEDS)
     return tuple(f"{kind}_seed{seed}" for kind in ("full", "plain3") for seed in SEEDS) + students + \
-        (f"latency_u{args.unlabeled}",) + tuple(f"lora_lr{rate:g}_seed0" for rate in LORA_RATES)
+        (f"latency_u{args.unlabeled}",) + tuple(f"{lora_name(*c)}_seed0" for c in LORA_CANDIDATES)
 MAX_LENGTH = 64
 FULL_LEARNING_RATE = 5e-5
 STUDENT_LEARNING_RATE = 1e-4
@@ -103,14 +111,15 @@ def _base(seed: int, labels):
     return clf
 
 
-def _train(model, subset, validation, args, learning_rate: float, name: str) -> dict:
-    model.compile(learning_rate=learning_rate, batch_size=32)
+def _train(model, subset, validation, args, learning_rate: float, name: str, batch_size: int = 32) -> dict:
+    model.compile(learning_rate=learning_rate, batch_size=batch_size)
     start = time.perf_counter()
     model.fit(subset, validation_data=validation, epochs=args.epochs, output_dir=WORK / name, overwrite=True,
               verbose=2)
     return {"fit_seconds": time.perf_counter() - start,
             "examples_per_second": model.fit_record.get("examples_per_second"),
-            "optimizer_steps": model.fit_record.get("optimizer_steps"), "learning_rate": learning_rate}
+            "optimizer_steps": model.fit_record.get("optimizer_steps"), "learning_rate": learning_rate,
+            "batch_size": batch_size}
 
 
 def part_full(args, seed: int) -> dict:
@@ -123,25 +132,26 @@ def part_full(args, seed: int) -> dict:
             "total_parameters": total, "peak_rss_mb": peak_rss_mb()}
 
 
-def part_lora(args, seed: int, rate: float) -> dict:
+def part_lora(args, seed: int, rate: float, batch: int = 32) -> dict:
     import tfkit
     from tfkit.models import lora as lora_module
 
     subset, validation, dev = data(args)
     model = tfkit.with_lora(_base(seed, subset.labels), rank=8, alpha=16, targets=("query", "value"))
+    name = lora_name(rate, batch)
     out = {"trainable_parameters": model.trainable_parameters, "total_parameters": model.total_parameters,
            "trainable_fraction": model.trainable_fraction}
-    out.update(_train(model, subset, validation, args, rate, f"lora_lr{rate:g}_seed{seed}"))
+    out.update(_train(model, subset, validation, args, rate, f"{name}_seed{seed}", batch))
     out["peak_rss_mb"] = peak_rss_mb()
     out["validation_accuracy"] = dev_accuracy(model, validation)  # what the learning rate is chosen on
     logits = model.predict_logits(dev)
     out["dev_accuracy"] = float(np.mean(logits.argmax(1) == np.asarray(dev.targets)))
     if seed == 0:
-        adapter = model.save_adapter(WORK / f"lora_lr{rate:g}_adapter", overwrite=True)
+        adapter = model.save_adapter(WORK / f"{name}_adapter", overwrite=True)
         out["adapter_bytes"] = sum(p.stat().st_size for p in adapter.iterdir() if p.is_file())
         out["adapter_weights_bytes"] = (adapter / lora_module.ADAPTER_WEIGHTS).stat().st_size
         merged = model.merged()
-        artifacts = tfkit.export(merged, WORK / f"lora_lr{rate:g}_merged_export", formats=["tflite"], quantization=["float32"],
+        artifacts = tfkit.export(merged, WORK / f"{name}_merged_export", formats=["tflite"], quantization=["float32"],
                                  train=subset, validation=validation, raw_text=False, mediapipe=False,
                                  overwrite=True)
         labels = _litert_logits(artifacts.path / "tflite" / "model_float32.tflite", merged, dev).argmax(1)
@@ -263,8 +273,9 @@ def main() -> None:
         functions = {"full": part_full, "student": part_student, "plain3": part_plain3}
         if args.part.startswith("latency"):
             result = part_latency(args)
-        elif kind.startswith("lora_lr"):
-            result = part_lora(args, int(seed), float(kind[len("lora_lr"):]))
+        elif kind.startswith("lora_"):
+            batch = int(kind.split("_b")[1].split("_")[0]) if kind.startswith("lora_b") else 32
+            result = part_lora(args, int(seed), float(kind.rpartition("lr")[2]), batch)
         else:
             result = functions[kind](args, int(seed))
         result["part_cpu_seconds"] = time.process_time()
@@ -281,19 +292,20 @@ def main() -> None:
     if args.unlabeled and all(p.is_file() for p in without.values()):
         for seed, path in without.items():
             parts[f"student_u0_seed{seed}"] = json.loads(path.read_text())
-    chosen = max((r for r in LORA_RATES if "validation_accuracy" in parts[f"lora_lr{r:g}_seed0"]),
-                 key=lambda r: parts[f"lora_lr{r:g}_seed0"]["validation_accuracy"])
-    parts[f"lora_lr{chosen:g}_seed1"] = run_part(f"lora_lr{chosen:g}_seed1", args)
+    chosen, chosen_batch = max((c for c in LORA_CANDIDATES if "validation_accuracy" in parts[f"{lora_name(*c)}_seed0"]),
+                               key=lambda c: parts[f"{lora_name(*c)}_seed0"]["validation_accuracy"])
+    chosen_name = lora_name(chosen, chosen_batch)
+    parts[f"{chosen_name}_seed1"] = run_part(f"{chosen_name}_seed1", args)
     for seed in SEEDS:
-        parts[f"lora_seed{seed}"] = parts[f"lora_lr{chosen:g}_seed{seed}"]
+        parts[f"lora_seed{seed}"] = parts[f"{chosen_name}_seed{seed}"]
     mean = lambda kind: float(np.mean([parts[f"{kind}_seed{s}"]["dev_accuracy"] for s in SEEDS]))  # noqa: E731
     full, lora, student, plain3 = mean("full"), mean("lora"), mean("student"), mean("plain3")
     teacher = parts["student_seed0"]["teacher_dev_accuracy"]
     eps = lambda kind: float(np.mean([parts[f"{kind}_seed{s}"]["examples_per_second"] for s in SEEDS]))  # noqa
     rss = lambda kind: float(np.mean([parts[f"{kind}_seed{s}"]["peak_rss_mb"] for s in SEEDS]))  # noqa: E731
     lora0 = parts["lora_seed0"]
-    selection = {f"{r:g}": {k: parts[f"lora_lr{r:g}_seed0"].get(k) for k in ("validation_accuracy", "dev_accuracy")}
-                 for r in LORA_RATES}
+    selection = {lora_name(*c): {k: parts[f"{lora_name(*c)}_seed0"].get(k) for k in ("validation_accuracy", "dev_accuracy")}
+                 for c in LORA_CANDIDATES}
     result = {
         "acceptance": {
             "lora_trainable_fraction": acceptance(lora0["trainable_fraction"], "<=", 0.01),
@@ -308,14 +320,14 @@ def main() -> None:
         },
         "settings": {"subset": args.subset, "distill_subset": args.distill_subset, "unlabeled": args.unlabeled,
                      "epochs": args.epochs,
-                     "max_length": MAX_LENGTH, "batch_size": 32,
+                     "max_length": MAX_LENGTH, "batch_size": 32, "lora_batch_size": chosen_batch,
                      "seeds": list(SEEDS), "full_learning_rate": FULL_LEARNING_RATE,
                      "lora": {"rank": 8, "alpha": 16, "targets": ["query", "value"], "train_head": False,
-                              "learning_rate": chosen},
+                              "learning_rate": chosen, "batch_size": chosen_batch},
                      "student_learning_rate": STUDENT_LEARNING_RATE, "temperature": 2.0, "alpha": 0.5,
                      "threads": 2},
         "dev_accuracy": {"full": full, "lora": lora, "teacher": teacher, "student": student, "plain3": plain3},
-        "lora_learning_rate": {"chosen": chosen, "chosen_on": "validation split (2,000 train sentences), seed 0",
+        "lora_learning_rate": {"chosen": chosen, "batch_size": chosen_batch, "chosen_on": "validation split (2,000 train sentences), seed 0",
                                "candidates": selection},
         "parts": {name: part for name, part in parts.items()
                   if not name.startswith(("lora_seed", "student_seed")) and name != "latency"},
@@ -324,7 +336,7 @@ def main() -> None:
     runs = lambda kind: ", ".join(f"{parts[f'{kind}_seed{s}']['dev_accuracy']:.4f}" for s in SEEDS)  # noqa
     table = [("model", "dev accuracy (seeds 0, 1)", "mean", "train examples/s"),
              ("full fine-tuning (MiniLM-L6)", runs("full"), f"{full:.4f}", f"{eps('full'):.1f}"),
-             (f"LoRA r8 q/v (MiniLM-L6), lr {chosen:g}", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
+             (f"LoRA r8 q/v (MiniLM-L6), lr {chosen:g}, batch {chosen_batch}", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
              ("teacher (MiniLM-L6, full SST-2)", f"{teacher:.4f}", f"{teacher:.4f}", "-"),
              (f"distilled student (3 layers; {args.distill_subset:,} labelled + {args.unlabeled:,} unlabelled texts)",
               runs("student"), f"{student:.4f}", f"{eps('student'):.1f}"),
