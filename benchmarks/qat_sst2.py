@@ -182,7 +182,7 @@ def part_compare(args) -> dict:
     tfkit.export(clf, out, formats=["tflite"], quantization=["float32", "dynamic_int8", "full_int8"],
                  train=subset, validation=validation, overwrite=True)
     files = {q: out / "tflite" / f"model_{q}.tflite" for q in ("float32", "dynamic_int8", "full_int8")}
-    chosen = chosen_variant({p.stem: json.loads(p.read_text()) for p in PARTS.glob("qat_*seed0.json")})
+    chosen = chosen_variant({p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")})
     files["qat_int8"] = EXPORTS / f"qat_{chosen}seed0_export" / "tflite" / "model_qat_int8.tflite"
     samples = representative_samples(ServingModule(clf, raw_strings=False), list(dev.texts))
     models = {name: LiteRTModel(path, num_threads=2) for name, path in files.items()}
@@ -260,9 +260,16 @@ def int8_validation_accuracy(part: dict) -> float | None:
     return ((part.get("op_family_costs_validation") or {}).get("all_int8") or {}).get("score")
 
 
-def chosen_variant(parts: dict) -> str:
-    """The VARIANTS key whose seed-0 integer-only file scores highest on the validation split."""
-    scores = {key: int8_validation_accuracy(parts[f"qat_{key}seed0"]) for key in VARIANTS if f"qat_{key}seed0" in parts}
+def complete(parts: dict, key: str) -> bool:
+    """Whether variant ``key`` has every part the record reports (both QAT seeds and the pruned run)."""
+    return all(name in parts for name in (f"qat_{key}seed0", f"qat_{key}seed1", f"pqat_{key}".rstrip("_")))
+
+
+def chosen_variant(parts: dict, require_complete: bool = True) -> str:
+    """The VARIANTS key whose seed-0 integer-only file scores highest on the validation split (among the
+    variants with every part run, unless ``require_complete`` is off)."""
+    scores = {key: int8_validation_accuracy(parts[f"qat_{key}seed0"]) for key in VARIANTS
+              if f"qat_{key}seed0" in parts and (complete(parts, key) or not require_complete)}
     scores = {key: value for key, value in scores.items() if value is not None}
     return max(scores, key=scores.get) if scores else ""
 
@@ -284,7 +291,9 @@ def summarise() -> None:
     record = {
         "machine": machine(),
         "base_model": str(SST2_RUN / "01_finetune" / "model"),
-        "range_start": {"chosen": label[variant], "chosen_on": "the seed-0 integer-only file's validation accuracy",
+        "range_start": {"chosen": label[variant], "chosen_on": "the seed-0 integer-only file's validation accuracy, "
+                                                              "among the variants with both seeds and the pruned run",
+                        "best_on_validation_so_far": label[chosen_variant(parts, require_complete=False)],
                         "validation_accuracy": {label[key]: int8_validation_accuracy(parts[f"qat_{key}seed0"])
                                                 for key in VARIANTS if f"qat_{key}seed0" in parts}},
         "parts": parts,
