@@ -122,8 +122,39 @@ def test_lora_dense_is_the_dense_plus_its_update():
     np.testing.assert_allclose(x @ layer.merged_kernel() + layer.bias.numpy(), expected, rtol=1e-5, atol=1e-5)
 
 
+def test_lora_plus_scales_b_gradient_and_its_adapter_holds_b_itself(tiny_checkpoint, toy, tmp_path):
+    """LoRA+: the trained variable is ``B / ratio``, so the same function has a gradient ``ratio`` times larger
+    on it, and Adam (whose steps ignore a gradient's scale) moves ``B`` ``ratio`` times further. The adapter
+    it saves is the plain function: it loads onto a ratio-1 model with the same logits."""
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    plain, plus = LoraDense(3, rank=2, scale=0.5), LoraDense(3, rank=2, scale=0.5, b_lr_ratio=16.0)
+    plain(x), plus(x)
+    plus.set_weights(plain.get_weights())
+    b = np.random.default_rng(1).normal(size=(2, 3)).astype(np.float32)
+    plain.set_b(b), plus.set_b(b)
+    np.testing.assert_allclose(plus.lora_b.numpy(), b / 16.0, rtol=1e-6)
+    np.testing.assert_allclose(plus(x).numpy(), plain(x).numpy(), rtol=1e-5, atol=1e-6)
+    grads = []
+    for layer in (plain, plus):
+        with tfkit._keras.tf.GradientTape() as tape:
+            loss = tfkit._keras.tf.reduce_sum(layer(x) ** 2)
+        grads.append(tape.gradient(loss, layer.lora_b).numpy())
+    np.testing.assert_allclose(grads[1], 16.0 * grads[0], rtol=1e-4, atol=1e-6)
+
+    texts = list(toy.texts)
+    lora = with_lora(_base(tiny_checkpoint, toy), rank=4, alpha=8, b_lr_ratio=16.0)
+    lora.compile(learning_rate=3e-3, batch_size=8)
+    lora.fit(toy, epochs=1, verbose=0)
+    path = lora.save_adapter(tmp_path / "plus")
+    again = with_lora(_base(tiny_checkpoint, toy), rank=4, alpha=8)  # ratio 1: the same function
+    again.load_adapter(path)
+    np.testing.assert_allclose(again.predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
+    np.testing.assert_allclose(lora.merged().predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(rank=0), "rank >= 1"), (dict(targets=("keys",)), "targets among"), (dict(dropout=1.0), "dropout"),
+    (dict(b_lr_ratio=0.0), "b_lr_ratio"),
 ])
 def test_bad_settings_name_the_argument(kwargs, message):
     with pytest.raises(ConfigError, match=message):

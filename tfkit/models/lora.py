@@ -75,6 +75,9 @@ class LoraConfig(_JsonConfig):
         train_head: also train the pooler/pre-classifier Dense (the classifier layer always trains). Off by
             default, as in PEFT: MiniLM's pooler alone is 148k parameters, which would take the rank-8
             adapter file from 0.3 to 0.9 MB.
+        b_lr_ratio: LoRA+ (Hayou et al., 2024): ``B`` learns this many times faster than ``A``. Adam's steps
+            do not depend on a gradient's scale, so ``B`` is trained as ``B / ratio`` and used times
+            ``ratio``; the adapter file holds ``B`` itself. 1: plain LoRA.
 
     Examples:
         >>> LoraConfig(rank=4, targets=("query", "value")).scale
@@ -87,6 +90,7 @@ class LoraConfig(_JsonConfig):
     targets: tuple[str, ...] = ("query", "value")
     layers: tuple[int, ...] | None = None
     train_head: bool = False
+    b_lr_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
@@ -94,6 +98,8 @@ class LoraConfig(_JsonConfig):
             object.__setattr__(self, "layers", tuple(int(i) for i in self.layers))
         if int(self.rank) < 1:
             raise ConfigError(f"Expected a LoRA rank >= 1. Received: rank={self.rank}.")
+        if not self.b_lr_ratio > 0:
+            raise ConfigError(f"Expected b_lr_ratio > 0. Received: b_lr_ratio={self.b_lr_ratio}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"Expected 0 <= dropout < 1. Received: dropout={self.dropout}.")
         unknown = sorted(set(self.targets) - set(ROLES))
@@ -104,18 +110,24 @@ class LoraConfig(_JsonConfig):
     def scale(self) -> float:
         return float(self.alpha) / int(self.rank)
 
+    def function(self) -> "LoraConfig":
+        """These settings without the training-only ones (dropout, ``b_lr_ratio``): what an adapter computes."""
+        return dataclasses.replace(self, dropout=0.0, b_lr_ratio=1.0)
+
 
 class LoraDense(keras.layers.Dense):
     """A Dense layer with a frozen kernel and bias plus a trainable low-rank update ``A @ B * scale``.
 
     Weights: ``kernel``, ``bias`` (frozen: the pretrained ones), ``lora_a`` (in x rank, small random
-    values) and ``lora_b`` (rank x out, zeros), so the layer starts as the plain Dense.
+    values) and ``lora_b`` (rank x out, zeros), so the layer starts as the plain Dense. With
+    ``b_lr_ratio`` (LoRA+) the variable ``lora_b`` holds ``B / b_lr_ratio``; :meth:`b` is ``B``.
     """
 
     def __init__(self, units: int, rank: int = 8, scale: float = 2.0, dropout: float = 0.0, seed: int = 0,
-                 **kwargs: Any):
+                 b_lr_ratio: float = 1.0, **kwargs: Any):
         super().__init__(units, **kwargs)
         self.rank, self.scale, self.dropout, self.seed = int(rank), float(scale), float(dropout), int(seed)
+        self.b_lr_ratio = float(b_lr_ratio)
 
     def build(self, input_shape: Any) -> None:
         width = int(input_shape[-1])
@@ -135,15 +147,22 @@ class LoraDense(keras.layers.Dense):
         if self.dropout and training:
             x = tf.nn.dropout(x, rate=self.dropout)
         a, b = tf.cast(self.lora_a, x.dtype), tf.cast(self.lora_b, x.dtype)
-        return base + tf.matmul(tf.matmul(x, a), b) * tf.cast(self.scale, x.dtype)
+        return base + tf.matmul(tf.matmul(x, a), b) * tf.cast(self.scale * self.b_lr_ratio, x.dtype)
+
+    def b(self) -> np.ndarray:
+        """``B`` (the variable times ``b_lr_ratio``)."""
+        return self.lora_b.numpy() * self.b_lr_ratio
+
+    def set_b(self, value: np.ndarray) -> None:
+        self.lora_b.assign(np.asarray(value) / self.b_lr_ratio)
 
     def merged_kernel(self) -> np.ndarray:
         """``kernel + A @ B * scale``: the plain Dense kernel computing the same function."""
-        return self.kernel.numpy() + (self.lora_a.numpy() @ self.lora_b.numpy()) * self.scale
+        return self.kernel.numpy() + (self.lora_a.numpy() @ self.b()) * self.scale
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rank": self.rank, "scale": self.scale, "dropout": self.dropout,
-                "seed": self.seed}
+                "seed": self.seed, "b_lr_ratio": self.b_lr_ratio}
 
 
 class LoraClassifier(TextClassifier):
@@ -191,7 +210,7 @@ class LoraClassifier(TextClassifier):
 
         def dense(units: int, name: str, role: str) -> keras.layers.Layer:
             if role in lora.targets and _block_index(name) in layers:
-                return LoraDense(units, rank=lora.rank, scale=lora.scale, dropout=lora.dropout,
+                return LoraDense(units, rank=lora.rank, scale=lora.scale, dropout=lora.dropout, b_lr_ratio=lora.b_lr_ratio,
                                  seed=classifier.training_config.seed * 1000 + next(counter), name=name)
             return keras.layers.Dense(units, name=name)
 
@@ -228,7 +247,7 @@ class LoraClassifier(TextClassifier):
         out = {}
         for layer in self.lora_layers():
             out[f"{layer.name}.lora_a"] = layer.lora_a.numpy()
-            out[f"{layer.name}.lora_b"] = layer.lora_b.numpy()
+            out[f"{layer.name}.lora_b"] = layer.b()
         head = tuple(head_layers(self._hf_config, self.lora.train_head))
         for name, variable in twin_variables(self.backbone).items():
             if name.rsplit(".", 1)[0] in head:
@@ -246,11 +265,14 @@ class LoraClassifier(TextClassifier):
             if tuple(value.shape) != tuple(current[name].shape):
                 raise AdapterMismatchError(f"{where}: expected {name} of shape {current[name].shape}. "
                                            f"Received: {tuple(value.shape)}.")
-        variables = {f"{layer.name}.{part}": getattr(layer, part) for layer in self.lora_layers()
-                     for part in ("lora_a", "lora_b")}
+        variables = {f"{layer.name}.lora_a": layer.lora_a for layer in self.lora_layers()}
         variables.update(twin_variables(self.backbone))
+        b_setters = {f"{layer.name}.lora_b": layer.set_b for layer in self.lora_layers()}
         for name, value in weights.items():
-            variables[name].assign(value)
+            if name in b_setters:
+                b_setters[name](value)
+            else:
+                variables[name].assign(value)
 
     def save_adapter(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Writes the active adapter: ``adapter_model.safetensors`` and ``adapter_config.json``, atomically."""
@@ -290,7 +312,7 @@ class LoraClassifier(TextClassifier):
                 f"{meta['base']['sha256'][:16]}... ({meta['base'].get('checkpoint') or 'unknown checkpoint'}). "
                 f"Received a base with SHA-256 {self.base_sha256[:16]}... ({self.config.checkpoint or 'unknown'}). "
                 "Load it onto the checkpoint it was trained from.")
-        if LoraConfig.from_dict(meta["lora"]) != self.lora:
+        if LoraConfig.from_dict(meta["lora"]).function() != self.lora.function():
             raise AdapterMismatchError(f"{path / ADAPTER_CONFIG}: expected LoRA settings {self.lora.to_dict()}. "
                                        f"Received: {meta['lora']}. Wrap the base with the adapter's settings.")
         labels = tuple(meta["classifier"].get("labels") or ())
@@ -406,7 +428,7 @@ def read_adapter_config(path: str | os.PathLike) -> dict[str, Any]:
 
 def with_lora(classifier: TextClassifier, rank: int = 8, alpha: float = 16.0, dropout: float = 0.0,
               targets: Sequence[str] = ("query", "value"), layers: Sequence[int] | None = None,
-              train_head: bool = False) -> LoraClassifier:
+              train_head: bool = False, b_lr_ratio: float = 1.0) -> LoraClassifier:
     """``classifier`` with fresh LoRA adapters (see :class:`LoraConfig`): compile and fit it as usual.
 
     Examples:
@@ -420,7 +442,7 @@ def with_lora(classifier: TextClassifier, rank: int = 8, alpha: float = 16.0, dr
     return LoraClassifier.wrap(classifier, LoraConfig(rank=rank, alpha=alpha, dropout=dropout,
                                                       targets=tuple(targets),
                                                       layers=None if layers is None else tuple(layers),
-                                                      train_head=train_head))
+                                                      train_head=train_head, b_lr_ratio=b_lr_ratio))
 
 
 def load_lora(base: TextClassifier | str | os.PathLike, adapter: str | os.PathLike) -> LoraClassifier:
