@@ -25,12 +25,15 @@ def test_train_with_lora_saves_the_merged_model_and_its_adapter(tmp_path, tiny_c
     run = tmp_path / "run"
     assert main(["train", str(data), "--text-column", "review", "--label-column", "sentiment", "--checkpoint",
                  str(tiny_checkpoint), "--output", str(run), "--epochs", "2", "--max-length", "16",
-                 "--batch-size", "8", "--lora-rank", "4", "--lora-targets", "query,key,value"]) == 0
+                 "--batch-size", "8", "--lora-rank", "4", "--lora-targets", "query,key,value",
+                 "--lora-b-lr-ratio", "4"]) == 0
     out = capsys.readouterr().out
     model = run / "01_finetune" / "model"
     assert f"adapter:     {model / 'adapter'}" in out
     stage = json.loads((run / "01_finetune" / "stage.json").read_text())
     assert stage["config"]["lora_rank"] == 4 and stage["config"]["learning_rate"] == DEFAULT_LEARNING_RATE
+    assert stage["config"]["lora_b_lr_ratio"] == 4.0
+    assert json.loads((model / "adapter" / "adapter_config.json").read_text())["lora"]["b_lr_ratio"] == 4.0
     assert 0 < stage["metrics"]["trainable_fraction"] < 0.5 and stage["outputs"]["adapter"] == str(model / "adapter")
     merged = tfkit.TextClassifier.load(model)
     unmerged = load_lora(tiny_checkpoint, model / "adapter")

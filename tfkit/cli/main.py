@@ -106,6 +106,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lora-targets", default=",".join(d.lora_targets),
                    help="comma-separated Dense layers of each block that get adapters: query, key, value, "
                         f"attention_output, intermediate, output (default {','.join(d.lora_targets)})")
+    p.add_argument("--lora-b-lr-ratio", type=float, default=d.lora_b_lr_ratio,
+                   help="LoRA+: the adapters' B matrices learn this many times faster than A "
+                        f"(default {d.lora_b_lr_ratio:g}; 1: plain LoRA)")
     strategy_flag(p)
 
 
@@ -141,6 +144,7 @@ def _train(args: argparse.Namespace) -> int:
         class_weight=args.class_weight, seed=args.seed, strategy=args.strategy or "default",
         lora_rank=args.lora_rank, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
         lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()),
+        lora_b_lr_ratio=args.lora_b_lr_ratio,
     )
     result = finetune(train, validation, config, RunDirectory(args.output), resume=args.resume,
                       overwrite=args.overwrite, strategy=strategy)

@@ -45,7 +45,7 @@ class FinetuneConfig(_JsonConfig):
     and ``batch_tokens`` are global: under a strategy each batch is split across the replicas.
 
     ``lora_rank`` > 0 trains LoRA adapters (:mod:`tfkit.models.lora`: ``lora_alpha``, ``lora_dropout``,
-    ``lora_targets``) on the frozen checkpoint instead of every weight; the saved model is the merged one,
+    ``lora_targets``, ``lora_b_lr_ratio`` for LoRA+) on the frozen checkpoint instead of every weight; the saved model is the merged one,
     with the adapter in ``model/adapter/``. ``learning_rate`` None: 5e-5, or
     :data:`tfkit.models.lora.DEFAULT_LEARNING_RATE` with LoRA.
     """
@@ -71,6 +71,7 @@ class FinetuneConfig(_JsonConfig):
     lora_alpha: float = 16.0
     lora_dropout: float = 0.0
     lora_targets: tuple[str, ...] = ("query", "value")
+    lora_b_lr_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", _enum(StrategyName, self.strategy, "strategy").value)
@@ -98,7 +99,7 @@ class FinetuneConfig(_JsonConfig):
         from tfkit.models.lora import LoraConfig
 
         return LoraConfig(rank=self.lora_rank, alpha=self.lora_alpha, dropout=self.lora_dropout,
-                          targets=self.lora_targets)
+                          targets=self.lora_targets, b_lr_ratio=self.lora_b_lr_ratio)
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(learning_rate=self.resolved_learning_rate, weight_decay=self.weight_decay,
