@@ -206,3 +206,24 @@ def test_clipped_calibration_cuts_wide_ranges_to_the_clip_and_keeps_narrow_ones(
     assert any(hi > 1.0 for _, hi in raw.values()) and any(-1.0 < lo and hi < 1.0 for lo, hi in raw.values())
     with pytest.raises(ConfigError, match="range_clip"):
         quantize_aware(trained, toy, range_clip=0.0)
+
+
+def test_distilled_qat_learns_from_the_float_model_not_the_labels(trained, toy, tmp_path):
+    """``distill_alpha=0`` with every label flipped: only the float model's logits teach, so the QAT model keeps
+    its predictions, where plain QAT on the same flipped labels unlearns them."""
+    flipped = tfkit.data.from_lists(list(toy.texts), [toy.labels[1 - t] for t in toy.targets], label_names=toy.labels)
+    texts = list(toy.texts)
+    reference = trained.predict_logits(texts).argmax(1)
+
+    def agreement(**options):
+        tf.keras.utils.set_random_seed(0)
+        qat = quantize_aware(trained, flipped, epochs=4, learning_rate=3e-3, batch_size=8, verbose=0, **options)
+        return qat, float(np.mean(qat.predict_logits(texts).argmax(1) == reference))
+
+    distilled, kept = agreement(distill_alpha=0.0)
+    _, unlearned = agreement()
+    assert type(distilled) is QuantizedClassifier and distilled.fit_record["qat"]["distill_alpha"] == 0.0
+    assert "soft_loss" in distilled.fit_record["history"]
+    assert kept >= 0.9 and unlearned <= 0.5, (kept, unlearned)
+    with pytest.raises(ConfigError, match="alpha"):
+        quantize_aware(trained, toy, distill_alpha=1.5)

@@ -107,13 +107,13 @@ def student_from_teacher(teacher: TextClassifier, layers: int | Sequence[int] = 
     return student
 
 
-class _Student(TextClassifier):
-    """The student while it trains: :meth:`train_step` adds the teacher's soft targets to the loss."""
+class DistillationStep:
+    """Mixin for a :class:`~tfkit.TextClassifier` subclass: :meth:`train_step` adds a teacher's soft targets
+    to the loss. Call :meth:`attach_teacher` before ``compile``; the teacher is not tracked (checkpoints
+    hold the student alone). Used by :func:`distill` and by quantization-aware training's ``distill_alpha``."""
 
-    def __init__(self, backbone: Any, tokenizer: Any, config: Any, teacher: Any, distill_config: DistillConfig,
-                 **kwargs: Any):
-        super().__init__(backbone, tokenizer, config, **kwargs)
-        object.__setattr__(self, "_teacher", teacher)  # not tracked: checkpoints hold the student alone
+    def attach_teacher(self, teacher: Any, distill_config: "DistillConfig") -> None:
+        object.__setattr__(self, "_teacher", teacher)
         # A Functional twin takes exactly its inputs; a TextClassifier teacher picks its own.
         self._teacher_inputs = None if isinstance(teacher, TextClassifier) else tuple(teacher.input_names)
         self.distill_config = distill_config
@@ -145,7 +145,16 @@ class _Student(TextClassifier):
         return {**metrics, **{t.name: t.result() for t in (self.total_loss, self.soft_loss, self.hard_loss)}}
 
 
-def _teacher_function(teacher: TextClassifier) -> Any:
+class _Student(DistillationStep, TextClassifier):
+    """The student while it trains."""
+
+    def __init__(self, backbone: Any, tokenizer: Any, config: Any, teacher: Any, distill_config: DistillConfig,
+                 **kwargs: Any):
+        super().__init__(backbone, tokenizer, config, **kwargs)
+        self.attach_teacher(teacher, distill_config)
+
+
+def teacher_function(teacher: TextClassifier) -> Any:
     """The teacher's Functional twin (same logits, cheaper) where it has one, else the teacher itself."""
     if teacher.config.precision is Precision.FLOAT32 and not teacher.quantization_aware:
         try:
@@ -213,7 +222,7 @@ def distill(
                           [train.labels[i] for i in train.targets] + [extra.labels[i] for i in extra.targets],
                           label_names=teacher.config.labels)
     with initial.distribute_strategy.scope():
-        trainer = _Student(initial.backbone, initial.tokenizer, initial.config, _teacher_function(teacher), config)
+        trainer = _Student(initial.backbone, initial.tokenizer, initial.config, teacher_function(teacher), config)
     trainer.training_config = initial.training_config
     trainer.compile(learning_rate=learning_rate, **({"batch_size": batch_size} if batch_size else {}))
     trainer.fit(data, validation_data=validation, epochs=epochs, output_dir=output_dir, resume=resume,
@@ -234,4 +243,4 @@ def _layers(classifier: TextClassifier) -> int:
     return int(getattr(hf, "num_hidden_layers", None) or getattr(hf, "n_layers"))
 
 
-__all__ = ["DistillConfig", "distill", "student_from_teacher", "teacher_layers"]
+__all__ = ["DistillConfig", "DistillationStep", "distill", "student_from_teacher", "teacher_function", "teacher_layers"]

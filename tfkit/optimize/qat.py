@@ -33,6 +33,7 @@ from tfkit.models.distribution import check_single_host
 from tfkit.models.text_classifier import TextClassifier
 from tfkit.models.twin import LAYOUTS, functional_twin, write_back
 from tfkit.optimize import qat_configs
+from tfkit.optimize.distillation import DistillationStep, DistillConfig, teacher_function
 
 # Encoder kernels at least this fraction exact zeros: the classifier counts as pruned and QAT preserves them.
 SPARSE = 0.2
@@ -142,6 +143,10 @@ class QuantizedClassifier(TextClassifier):
         return path
 
 
+class _DistilledQuantizedClassifier(DistillationStep, QuantizedClassifier):
+    """A :class:`QuantizedClassifier` while it trains against the float model's logits."""
+
+
 def load_quantized(path: str | os.PathLike, manifest: dict[str, Any], **overrides: Any) -> QuantizedClassifier:
     """Rebuilds a :class:`QuantizedClassifier` saved by :meth:`QuantizedClassifier.save_pretrained`."""
     from transformers import AutoConfig
@@ -205,6 +210,7 @@ def quantize_aware(
     prune_preserve: bool | None = None,
     calibration_samples: int = CALIBRATION_SAMPLES,
     range_clip: float | None = RANGE_CLIP,
+    distill_alpha: float | None = None,
     output_dir: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -227,6 +233,9 @@ def quantize_aware(
             ranges; 0 (default): TF-MOT's [-6, 6] start, which measured better (see :data:`CALIBRATION_SAMPLES`).
         range_clip: with calibration, each observed range is cut to ``[-range_clip, range_clip]``
             (default 6, TF-MOT's start; ``None``: the raw min/max).
+        distill_alpha: distil from the float ``classifier`` while training: the loss is ``distill_alpha`` x
+            cross-entropy + (1 - ``distill_alpha``) x the temperature-2 KL to the float model's logits
+            (:class:`~tfkit.optimize.distillation.DistillationStep`); ``None``: cross-entropy alone.
         output_dir: TensorBoard logs, best checkpoint and backup, as in :meth:`TextClassifier.fit`.
         **fit_options: further :meth:`TextClassifier.fit` arguments (``monitor``, ``restore_best_weights``...).
 
@@ -248,14 +257,25 @@ def quantize_aware(
         raise ConfigError(f"Expected range_clip > 0 or None. Received: range_clip={range_clip}.")
     if prune_preserve is None:
         prune_preserve = kernel_sparsity(classifier) >= SPARSE
+    if distill_alpha is not None:
+        distill_config = DistillConfig(alpha=distill_alpha)  # validates the weight
     calibration = train.take(min(calibration_samples, len(train)), seed=classifier.training_config.seed) \
         if calibration_samples > 0 else None
     with classifier.distribute_strategy.scope():  # MirroredStrategy: the twin's variables are mirrored too
-        model = QuantizedClassifier.wrap(classifier, prune_preserve, calibration=calibration, range_clip=range_clip)
+        kind = QuantizedClassifier if distill_alpha is None else _DistilledQuantizedClassifier
+        model = kind.wrap(classifier, prune_preserve, calibration=calibration, range_clip=range_clip)
+        if distill_alpha is not None:
+            model.attach_teacher(teacher_function(classifier), distill_config)
     model.compile(learning_rate=learning_rate, **({"batch_size": batch_size} if batch_size else {}))
     model.fit(train, validation_data=validation, epochs=epochs, output_dir=output_dir, resume=resume,
               overwrite=overwrite, callbacks=callbacks, **fit_options)
-    model.fit_record = {**model.fit_record, "qat": {"learning_rate": learning_rate, "epochs": epochs,
+    if distill_alpha is not None:  # the trained model, without its teacher
+        trained = QuantizedClassifier(model.backbone, model.tokenizer, model.config, model.hf_config,
+                                      prune_preserve=prune_preserve)
+        trained.training_config, trained.fit_record = model.training_config, model.fit_record
+        model = trained
+    model.fit_record = {**model.fit_record, "qat": {"distill_alpha": distill_alpha,
+                                                    "learning_rate": learning_rate, "epochs": epochs,
                                                     "prune_preserve": prune_preserve,
                                                     "calibration_samples": calibration_samples,
                                                     "range_clip": range_clip if calibration_samples else None}}
