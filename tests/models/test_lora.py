@@ -167,3 +167,16 @@ def test_lora_config_round_trips_through_json(trained):
     _, lora = trained
     again = LoraClassifier.from_config(lora.get_config())
     assert isinstance(again, LoraClassifier) and again.get_config() == lora.get_config()
+
+
+def test_lora_trains_with_its_measured_defaults_and_the_base_without_dropout(tiny_checkpoint, toy):
+    from tfkit.models.lora import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
+
+    base = _base(tiny_checkpoint, toy)
+    lora = with_lora(base, rank=4)
+    assert (lora.training_config.learning_rate, lora.training_config.batch_size) == \
+        (DEFAULT_LEARNING_RATE, DEFAULT_BATCH_SIZE)
+    dropouts = [layer for layer in lora.backbone.layers if isinstance(layer, tfkit._keras.keras.layers.Dropout)]
+    assert dropouts and {layer.rate for layer in dropouts} == {0.0}
+    kept = with_lora(base, rank=4, base_dropout=None)  # the checkpoint's dropout
+    assert any(layer.rate > 0 for layer in kept.backbone.layers if isinstance(layer, tfkit._keras.keras.layers.Dropout))

@@ -32,6 +32,7 @@ from tfkit.reporting.tensorboard import log_evaluation, log_model_card
 
 STAGE = "finetune"
 FULL_LEARNING_RATE = 5e-5  # peak learning rate of full fine-tuning
+FULL_BATCH_SIZE = 32  # batch size of full fine-tuning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,13 +48,15 @@ class FinetuneConfig(_JsonConfig):
     ``lora_rank`` > 0 trains LoRA adapters (:mod:`tfkit.models.lora`: ``lora_alpha``, ``lora_dropout``,
     ``lora_targets``, ``lora_b_lr_ratio`` for LoRA+) on the frozen checkpoint instead of every weight; the saved model is the merged one,
     with the adapter in ``model/adapter/``. ``learning_rate`` None: 5e-5, or
-    :data:`tfkit.models.lora.DEFAULT_LEARNING_RATE` with LoRA.
+    :data:`tfkit.models.lora.DEFAULT_LEARNING_RATE` with LoRA; ``batch_size`` None: 32, or
+    :data:`~tfkit.models.lora.DEFAULT_BATCH_SIZE` with LoRA; ``dropout`` None with LoRA: the frozen base
+    trains without dropout (:data:`~tfkit.models.lora.DEFAULT_BASE_DROPOUT`).
     """
 
     checkpoint: str = ""
     max_length: int = 128
     epochs: int = 3
-    batch_size: int = 32
+    batch_size: int | None = None
     batch_tokens: int | None = None
     learning_rate: float | None = None
     weight_decay: float = 0.01
@@ -95,15 +98,25 @@ class FinetuneConfig(_JsonConfig):
             return self.learning_rate
         return DEFAULT_LEARNING_RATE if self.lora_rank else FULL_LEARNING_RATE
 
+    @property
+    def resolved_batch_size(self) -> int:
+        """``batch_size``, or the measured default of full fine-tuning (32) or LoRA."""
+        from tfkit.models.lora import DEFAULT_BATCH_SIZE
+
+        if self.batch_size is not None:
+            return self.batch_size
+        return DEFAULT_BATCH_SIZE if self.lora_rank else FULL_BATCH_SIZE
+
     def lora_config(self) -> Any:
-        from tfkit.models.lora import LoraConfig
+        from tfkit.models.lora import DEFAULT_BASE_DROPOUT, LoraConfig
 
         return LoraConfig(rank=self.lora_rank, alpha=self.lora_alpha, dropout=self.lora_dropout,
-                          targets=self.lora_targets, b_lr_ratio=self.lora_b_lr_ratio)
+                          targets=self.lora_targets, b_lr_ratio=self.lora_b_lr_ratio,
+                          base_dropout=DEFAULT_BASE_DROPOUT if self.dropout is None else self.dropout)
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(learning_rate=self.resolved_learning_rate, weight_decay=self.weight_decay,
-                              warmup_ratio=self.warmup_ratio, batch_size=self.batch_size,
+                              warmup_ratio=self.warmup_ratio, batch_size=self.resolved_batch_size,
                               batch_tokens=self.batch_tokens, seed=self.seed)
 
     def model_options(self) -> dict[str, Any]:
@@ -171,6 +184,7 @@ def finetune(
 
         with strategy.scope():
             classifier = LoraClassifier.wrap(classifier, config.lora_config())
+        classifier.training_config = config.training_config()  # the run's resolved settings, not wrap's defaults
     classifier.compile()
     classifier.fit(train, validation_data=validation, epochs=config.epochs, output_dir=stage_dir,
                    resume=resume, early_stopping_patience=config.early_stopping_patience,
