@@ -371,6 +371,15 @@ def main() -> None:
         table.insert(5, (f"distilled student, {args.distill_subset:,} labelled texts only", runs("student_u0"),
                           f"{mean('student_u0'):.4f}", f"{eps('student_u0'):.1f}"))
     write_results("peft_distill_sst2", result, table, "LoRA and distillation on SST-2 (default MiniLM)")
+    lines = ["", "LoRA candidates (seed 0; chosen on the validation split, 2,000 sentences carved from train.tsv; dev "
+             "shown for the record, never used to choose):", "",
+             "| candidate | validation accuracy | dev accuracy |", "|---|---|---|"]
+    for name, row in selection.items():
+        mark = " (chosen)" if name == chosen_name else ""
+        validation = "-" if row["validation_accuracy"] is None else f"{row['validation_accuracy']:.4f}"
+        lines.append(f"| {name}{mark} | {validation} | {row['dev_accuracy']:.4f} |")
+    with open(RESULTS / "peft_distill_sst2.md", "a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
