@@ -61,6 +61,14 @@ def test_alpha_one_is_plain_cross_entropy(teacher, toy):
     np.testing.assert_allclose(history["loss"], history["hard_loss"], rtol=1e-6)
 
 
+def test_validation_reports_the_distillation_losses(teacher, toy):
+    student = distill(teacher, toy, student=1, alpha=0.3, validation=toy, epochs=1, batch_size=8, verbose=0)
+    history = student.fit_record["history"]
+    assert history["val_loss"][0] > 0 and history["val_soft_loss"][0] > 0 and history["val_hard_loss"][0] > 0
+    np.testing.assert_allclose(history["val_loss"][0],
+                               0.3 * history["val_hard_loss"][0] + 0.7 * history["val_soft_loss"][0], rtol=1e-5)
+
+
 def test_bad_settings_name_the_argument(teacher, toy):
     with pytest.raises(ConfigError, match="temperature > 0"):
         DistillConfig(temperature=0)

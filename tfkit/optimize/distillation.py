@@ -122,27 +122,40 @@ class DistillationStep:
         self.soft_loss = keras.metrics.Mean(name="soft_loss")
         self.hard_loss = keras.metrics.Mean(name="hard_loss")
 
-    def train_step(self, data: Any) -> dict[str, Any]:
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    def _distillation_losses(self, x: Any, y: Any, sample_weight: Any, training: bool) -> tuple:
+        """(logits, total, soft, hard) of one batch: the student's logits and the three loss terms."""
         temperature = tf.constant(self.distill_config.temperature, tf.float32)
         alpha = self.distill_config.alpha
         inputs = x if self._teacher_inputs is None else {name: x[name] for name in self._teacher_inputs}
         teacher_logits = tf.stop_gradient(tf.cast(self._teacher(inputs, training=False), tf.float32))
-        with tf.GradientTape() as tape:
-            logits = self(x, training=True)
-            hard = self.compiled_loss(y, logits, sample_weight, regularization_losses=self.losses)
-            soft_targets = tf.nn.softmax(teacher_logits / temperature)
-            kl = tf.reduce_sum(soft_targets * (tf.math.log(soft_targets + 1e-12)
-                                               - tf.nn.log_softmax(logits / temperature)), axis=-1)
-            if sample_weight is not None:
-                kl = kl * tf.cast(tf.reshape(sample_weight, tf.shape(kl)), kl.dtype)
-            soft = tf.reduce_mean(kl) * temperature * temperature
-            loss = alpha * hard + (1.0 - alpha) * soft
-        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+        logits = self(x, training=training)
+        hard = self.compiled_loss(y, logits, sample_weight, regularization_losses=self.losses)
+        soft_targets = tf.nn.softmax(teacher_logits / temperature)
+        kl = tf.reduce_sum(soft_targets * (tf.math.log(soft_targets + 1e-12)
+                                           - tf.nn.log_softmax(logits / temperature)), axis=-1)
+        if sample_weight is not None:
+            kl = kl * tf.cast(tf.reshape(sample_weight, tf.shape(kl)), kl.dtype)
+        soft = tf.reduce_mean(kl) * temperature * temperature
+        return logits, alpha * hard + (1.0 - alpha) * soft, soft, hard
+
+    def _distillation_report(self, x: Any, y: Any, logits: Any, sample_weight: Any, losses: tuple) -> dict[str, Any]:
         metrics = self.compute_metrics(x, y, logits, sample_weight)
-        for tracker, value in ((self.total_loss, loss), (self.soft_loss, soft), (self.hard_loss, hard)):
+        for tracker, value in zip((self.total_loss, self.soft_loss, self.hard_loss), losses):
             tracker.update_state(value)
         return {**metrics, **{t.name: t.result() for t in (self.total_loss, self.soft_loss, self.hard_loss)}}
+
+    def train_step(self, data: Any) -> dict[str, Any]:
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            logits, loss, soft, hard = self._distillation_losses(x, y, sample_weight, training=True)
+        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+        return self._distillation_report(x, y, logits, sample_weight, (loss, soft, hard))
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """Validation reports the same three terms (``val_loss``, ``val_soft_loss``, ``val_hard_loss``)."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        logits, loss, soft, hard = self._distillation_losses(x, y, sample_weight, training=False)
+        return self._distillation_report(x, y, logits, sample_weight, (loss, soft, hard))
 
 
 class _Student(DistillationStep, TextClassifier):
