@@ -74,7 +74,7 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default="", help="local Hugging Face checkpoint dir (default: all-MiniLM-L6-v2)")
     p.add_argument("--epochs", type=int, default=d.epochs, help=f"training epochs (default {d.epochs})")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="batch size (default 32; 16 with --lora-rank, measured: benchmarks/results/peft_distill_sst2.md)")
+                   help="batch size (default 32; 16 with --lora-rank, chosen on validation data)")
     p.add_argument("--batch-tokens", type=int, default=None,
                    help="token-budget batching: batches hold about this many padded tokens, so short texts come in "
                         "bigger batches (overrides --batch-size; 2048 trained SST-2 3.2x faster than the naive fit)")
@@ -86,7 +86,8 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"fraction of steps for linear warm-up (default {d.warmup_ratio})")
     p.add_argument("--max-length", type=int, default=d.max_length, help=f"max tokens per example (default {d.max_length})")
     p.add_argument("--dropout", type=float, default=None,
-                   help="override the checkpoint's dropout (with --lora-rank: default 0, the frozen base without dropout)")
+                   help="override the checkpoint's dropout (with --lora-rank the default is 0: the frozen base "
+                        "trains without dropout)")
     p.add_argument("--freeze-embeddings", action="store_true", help="do not train the embedding layer")
     p.add_argument("--freeze-layers", type=int, default=0, help="do not train the lowest N transformer layers")
     p.add_argument("--precision", default=d.precision, choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],

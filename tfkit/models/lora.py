@@ -220,7 +220,8 @@ class LoraClassifier(TextClassifier):
 
         def dense(units: int, name: str, role: str) -> keras.layers.Layer:
             if role in lora.targets and _block_index(name) in layers:
-                return LoraDense(units, rank=lora.rank, scale=lora.scale, dropout=lora.dropout, b_lr_ratio=lora.b_lr_ratio,
+                return LoraDense(units, rank=lora.rank, scale=lora.scale, dropout=lora.dropout,
+                                 b_lr_ratio=lora.b_lr_ratio,
                                  seed=classifier.training_config.seed * 1000 + next(counter), name=name)
             return keras.layers.Dense(units, name=name)
 
@@ -442,6 +443,16 @@ def read_adapter_config(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
+def base_dropout_for(dropout: float | None) -> float:
+    """The frozen base's dropout for a run that asked for ``dropout`` (None: LoRA's measured default).
+
+    Examples:
+        >>> base_dropout_for(None), base_dropout_for(0.1)
+        (0.0, 0.1)
+    """
+    return DEFAULT_BASE_DROPOUT if dropout is None else float(dropout)
+
+
 def with_lora(classifier: TextClassifier, rank: int = 8, alpha: float = 16.0, dropout: float = 0.0,
               targets: Sequence[str] = ("query", "value"), layers: Sequence[int] | None = None,
               train_head: bool = False, b_lr_ratio: float = 1.0,
@@ -482,5 +493,6 @@ def load_lora(base: TextClassifier | str | os.PathLike, adapter: str | os.PathLi
     return model
 
 
-__all__ = ["AdapterMismatchError", "DEFAULT_BASE_DROPOUT", "DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE", "LoraClassifier", "LoraConfig", "LoraDense",
+__all__ = ["AdapterMismatchError", "DEFAULT_BASE_DROPOUT", "DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE",
+           "LoraClassifier", "LoraConfig", "LoraDense", "base_dropout_for",
            "load_lora", "read_adapter_config", "with_lora"]

@@ -46,7 +46,8 @@ class FinetuneConfig(_JsonConfig):
     and ``batch_tokens`` are global: under a strategy each batch is split across the replicas.
 
     ``lora_rank`` > 0 trains LoRA adapters (:mod:`tfkit.models.lora`: ``lora_alpha``, ``lora_dropout``,
-    ``lora_targets``, ``lora_b_lr_ratio`` for LoRA+) on the frozen checkpoint instead of every weight; the saved model is the merged one,
+    ``lora_targets``, ``lora_b_lr_ratio`` for LoRA+) on the frozen checkpoint instead of every weight; the saved
+    model is the merged one,
     with the adapter in ``model/adapter/``. ``learning_rate`` None: 5e-5, or
     :data:`tfkit.models.lora.DEFAULT_LEARNING_RATE` with LoRA; ``batch_size`` None: 32, or
     :data:`~tfkit.models.lora.DEFAULT_BATCH_SIZE` with LoRA; ``dropout`` None with LoRA: the frozen base
@@ -108,11 +109,11 @@ class FinetuneConfig(_JsonConfig):
         return DEFAULT_BATCH_SIZE if self.lora_rank else FULL_BATCH_SIZE
 
     def lora_config(self) -> Any:
-        from tfkit.models.lora import DEFAULT_BASE_DROPOUT, LoraConfig
+        from tfkit.models.lora import LoraConfig, base_dropout_for
 
         return LoraConfig(rank=self.lora_rank, alpha=self.lora_alpha, dropout=self.lora_dropout,
                           targets=self.lora_targets, b_lr_ratio=self.lora_b_lr_ratio,
-                          base_dropout=DEFAULT_BASE_DROPOUT if self.dropout is None else self.dropout)
+                          base_dropout=base_dropout_for(self.dropout))
 
     def training_config(self) -> TrainingConfig:
         return TrainingConfig(learning_rate=self.resolved_learning_rate, weight_decay=self.weight_decay,

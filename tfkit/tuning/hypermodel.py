@@ -58,10 +58,10 @@ class ClassifierHyperModel(keras_tuner.HyperModel):
             freeze_embeddings=self.freeze_embeddings,
         )
         if lora_rank:  # rank as a hyperparameter: a trial with rank 0 fine-tunes every weight
-            from tfkit.models.lora import DEFAULT_BASE_DROPOUT, with_lora
+            from tfkit.models.lora import base_dropout_for, with_lora
 
             model = with_lora(model, rank=lora_rank, alpha=2.0 * lora_rank,  # the trial's dropout, else LoRA's
-                              base_dropout=DEFAULT_BASE_DROPOUT if values["dropout"] is None else values["dropout"])
+                              base_dropout=base_dropout_for(values["dropout"]))
         model.compile(learning_rate=values["learning_rate"], weight_decay=values["weight_decay"],
                       warmup_ratio=values["warmup_ratio"], batch_size=values["batch_size"])
         return model
