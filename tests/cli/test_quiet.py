@@ -107,6 +107,9 @@ for i in range(2000):  # about 190 kB, more than a pipe holds: the thread must k
         os.write(2, b"native line %d\n" % i)
 os.write(2, b"F0000 00:00:1700000000.123456   4242 check.cc:1] Check failed: fatal lines show\n")
 print("python line", file=sys.stderr)
+for i in range(50):  # native and Python writes, one after the other: they keep their order
+    os.write(2, b"pair %d native\n" % i)
+    print(f"pair {i} python", file=sys.stderr)
 exec("import warnings\nwarnings.warn('from a library', FutureWarning)", {"__name__": "transformers.fake"})
 exec("import warnings\nwarnings.warn('from tfkit', UserWarning)", {"__name__": "tfkit.fake"})
 os.write(2, b"last native line, no newline")
@@ -125,6 +128,8 @@ def test_filter_forwards_other_lines_in_order_and_flushes_at_exit():
     assert native == ["native line 0", "native line 500", "native line 1000", "native line 1500"], err
     assert "Check failed: fatal lines show" in err and "python line" in err and "UserWarning: from tfkit" in err
     assert err.endswith("last native line, no newline"), err
+    pairs = [line for line in err.splitlines() if line.startswith("pair ")]
+    assert pairs == [f"pair {i} {kind}" for i in range(50) for kind in ("native", "python")], err
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ imported (``tfkit._keras`` calls it) and:
 - points file descriptor 2 at a pipe; a daemon thread forwards every line that is not a TensorFlow,
   absl or LiteRT log line (the table :data:`HIDDEN_LINES`; fatal ``F...`` lines still show) to the real
   standard error. Python's ``sys.stderr`` writes to the real standard error directly, so tracebacks,
-  ``tfkit <command>: error: ...`` messages and progress bars never wait on the thread;
+  ``tfkit <command>: error: ...`` messages and progress bars never wait on the thread; each write first
+  forwards what native code wrote before it, so the two keep their order;
 - sets ``TF_CPP_MIN_LOG_LEVEL=3``, ``GRPC_VERBOSITY=ERROR`` and ``TRANSFORMERS_VERBOSITY=error`` where
   they are not set already (``TF_ENABLE_ONEDNN_OPTS`` is left alone: it changes numerics);
 - sets the ``tensorflow`` and ``absl`` Python loggers to ERROR;
@@ -112,8 +113,10 @@ def wants_verbose(args: Sequence[str]) -> bool:
 class StderrFilter:
     """File descriptor 2 through a pipe; a daemon thread forwards the lines ``hidden`` does not match.
 
-    ``sys.stderr`` is re-pointed at the real standard error, so Python's own writes bypass the pipe.
-    :meth:`close` (also run at exit) forwards what is left and gives file descriptor 2 back.
+    ``sys.stderr`` is re-pointed at the real standard error: Python's own writes do not wait on the
+    thread, but each first forwards whatever native code wrote to the pipe before it (:meth:`drain`), so
+    the two keep their order and never share a line. :meth:`close` (also run at exit) forwards what is
+    left and gives file descriptor 2 back.
     """
 
     def __init__(self, hidden: re.Pattern = HIDDEN_LINES) -> None:
@@ -126,11 +129,16 @@ class StderrFilter:
                 stream.flush()
         os.dup2(write, 2)  # inheritable: native output of child processes goes through the filter too
         os.close(write)
-        self.read = read
+        os.set_blocking(read, False)  # the thread and Python's writes both read it: never block on a read
+        self.fd = read  # kept open: a child process may still write after close()
+        self.read: int | None = read
+        self.pending = b""  # the start of a native line whose end has not come yet
+        self.at_end = False
+        self.lock = threading.RLock()  # a signal handler may write while this thread holds it
         self.stopping = threading.Event()
         self.python_stderr = sys.stderr
         if sys.stderr is not None:
-            sys.stderr = io.TextIOWrapper(io.FileIO(self.real, "w", closefd=False), encoding=sys.stderr.encoding,
+            sys.stderr = io.TextIOWrapper(io.BufferedWriter(_DrainingWriter(self)), encoding=sys.stderr.encoding,
                                           errors="backslashreplace", line_buffering=True, write_through=True)
             if faulthandler.is_enabled():
                 faulthandler.enable(file=sys.stderr)
@@ -139,32 +147,59 @@ class StderrFilter:
         atexit.register(self.close)
 
     def _pump(self) -> None:
-        pending = b""
-        while True:
-            ready, _, _ = select.select([self.read], [], [], 0.1)
-            if not ready:  # quiet for 0.1 s: a partial line (a prompt, a \r progress bar) goes out as it is
-                if pending:
-                    self._forward(pending)
-                    pending = b""
+        while not self.at_end:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            with self.lock:
+                if ready:
+                    self._read_available()
+                    continue
+                self._forward_pending()  # quiet for 0.1 s: a partial line (a prompt, a \r bar) goes out as it is
                 if self.stopping.is_set():
                     break
-                continue
-            chunk = os.read(self.read, 1 << 16)
+        with self.lock:
+            self._forward_pending()
+
+    def _read_available(self) -> None:
+        """Reads and forwards what the pipe holds now (the caller holds :attr:`lock`)."""
+        while not self.at_end:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except (BlockingIOError, InterruptedError):
+                return
             if not chunk:  # every writer has closed the pipe
-                break
-            lines = (pending + chunk).split(b"\n")
-            pending = lines.pop()
+                self.at_end = True
+                return
+            lines = (self.pending + chunk).split(b"\n")
+            self.pending = lines.pop()
             for line in lines:
                 self._forward(line + b"\n")
-        if pending:
-            self._forward(pending)
+
+    def _forward_pending(self) -> None:
+        if self.pending:
+            self._forward(self.pending)
+            self.pending = b""
+
+    def drain(self) -> None:
+        """Forwards everything native code has written so far, a partial last line included."""
+        with self.lock:
+            self._read_available()
+            self._forward_pending()
+
+    def write_python(self, data: bytes) -> int:
+        """Writes Python's standard error text after what native code wrote before it."""
+        with self.lock:
+            self.drain()
+            self._write(data)
+        return len(data)
 
     def _forward(self, line: bytes) -> None:
-        if self.hidden.match(line):
-            return
-        while line:
+        if not self.hidden.match(line):
+            self._write(line)
+
+    def _write(self, data: bytes) -> None:
+        while data:
             try:
-                line = line[os.write(self.real, line):]
+                data = data[os.write(self.real, data):]
             except InterruptedError:
                 continue
             except OSError:  # the real standard error is gone (a closed pipe): nothing more to show
@@ -187,6 +222,23 @@ class StderrFilter:
         if sys.stderr is not self.python_stderr and self.python_stderr is not None:
             sys.stderr = self.python_stderr
         self.read = None
+
+
+class _DrainingWriter(io.RawIOBase):
+    """The raw stream under the quiet command's ``sys.stderr``: :meth:`StderrFilter.write_python`."""
+
+    def __init__(self, owner: StderrFilter) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self.owner.write_python(bytes(data))
+
+    def fileno(self) -> int:  # faulthandler writes to the descriptor itself
+        return self.owner.real
 
 
 class _State:

@@ -123,32 +123,37 @@ class DistillationStep:
         self.hard_loss = keras.metrics.Mean(name="hard_loss")
 
     def _distillation_losses(self, x: Any, y: Any, sample_weight: Any, training: bool) -> tuple:
-        """(logits, total, soft, hard) of one batch: the student's logits and the three loss terms."""
+        """(logits, total, soft, hard) of one batch on this replica: the student's logits and the three loss
+        terms as means over the replica's examples (0 for a replica without examples, as Keras' own loss)."""
         temperature = tf.constant(self.distill_config.temperature, tf.float32)
         alpha = self.distill_config.alpha
         inputs = x if self._teacher_inputs is None else {name: x[name] for name in self._teacher_inputs}
         teacher_logits = tf.stop_gradient(tf.cast(self._teacher(inputs, training=False), tf.float32))
         logits = self(x, training=training)
-        hard = self.compiled_loss(y, logits, sample_weight, regularization_losses=self.losses)
+        # compiled_loss divides by the replica count (gradients are summed over replicas): undo it here,
+        # and divide the total once in train_step
+        hard = self.compiled_loss(y, logits, sample_weight, regularization_losses=self.losses) * _replicas()
         soft_targets = tf.nn.softmax(teacher_logits / temperature)
         kl = tf.reduce_sum(soft_targets * (tf.math.log(soft_targets + 1e-12)
                                            - tf.nn.log_softmax(logits / temperature)), axis=-1)
         if sample_weight is not None:
             kl = kl * tf.cast(tf.reshape(sample_weight, tf.shape(kl)), kl.dtype)
-        soft = tf.reduce_mean(kl) * temperature * temperature
+        soft = tf.math.divide_no_nan(tf.reduce_sum(kl), tf.cast(tf.size(kl), kl.dtype)) * temperature * temperature
         return logits, alpha * hard + (1.0 - alpha) * soft, soft, hard
 
     def _distillation_report(self, x: Any, y: Any, logits: Any, sample_weight: Any, losses: tuple) -> dict[str, Any]:
         metrics = self.compute_metrics(x, y, logits, sample_weight)
+        examples = tf.cast(tf.shape(logits)[0], tf.float32)  # replicas weigh by their examples, as Keras' loss
         for tracker, value in zip((self.total_loss, self.soft_loss, self.hard_loss), losses):
-            tracker.update_state(value)
+            tracker.update_state(value, sample_weight=examples)
         return {**metrics, **{t.name: t.result() for t in (self.total_loss, self.soft_loss, self.hard_loss)}}
 
     def train_step(self, data: Any) -> dict[str, Any]:
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             logits, loss, soft, hard = self._distillation_losses(x, y, sample_weight, training=True)
-        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+            replica_share = loss / _replicas()  # the strategy sums the replicas' gradients
+        self.optimizer.minimize(replica_share, self.trainable_variables, tape=tape)
         return self._distillation_report(x, y, logits, sample_weight, (loss, soft, hard))
 
     def test_step(self, data: Any) -> dict[str, Any]:
@@ -156,6 +161,10 @@ class DistillationStep:
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         logits, loss, soft, hard = self._distillation_losses(x, y, sample_weight, training=False)
         return self._distillation_report(x, y, logits, sample_weight, (loss, soft, hard))
+
+
+def _replicas() -> float:
+    return float(tf.distribute.get_strategy().num_replicas_in_sync)
 
 
 class _Student(DistillationStep, TextClassifier):

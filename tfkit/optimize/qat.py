@@ -274,9 +274,10 @@ def quantize_aware(
     model.compile(learning_rate=learning_rate, **({"batch_size": batch_size} if batch_size else {}))
     model.fit(train, validation_data=validation, epochs=epochs, output_dir=output_dir, resume=resume,
               overwrite=overwrite, callbacks=callbacks, **fit_options)
-    if distill_alpha is not None:  # the trained model, without its teacher
-        trained = QuantizedClassifier(model.backbone, model.tokenizer, model.config, model.hf_config,
-                                      prune_preserve=prune_preserve)
+    if distill_alpha is not None:  # the trained model, without its teacher, under the same strategy
+        with classifier.distribute_strategy.scope():
+            trained = QuantizedClassifier(model.backbone, model.tokenizer, model.config, model.hf_config,
+                                          prune_preserve=prune_preserve)
         trained.training_config, trained.fit_record = model.training_config, model.fit_record
         model = trained
     model.fit_record = {**model.fit_record, "qat": {"distill_alpha": distill_alpha,
