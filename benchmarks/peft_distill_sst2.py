@@ -57,14 +57,22 @@ SMALL_BATCH_RATES = (1e-3, 2e-3)
 # (B at 8e-3 in both).
 PLUS = ((5e-4, 16.0), (1e-3, 8.0))
 # ... and the frozen base without its dropout (the adapters underfit: 0.885 train accuracy after two epochs).
-LORA_CANDIDATES = tuple((rate, 32, 1.0, None) for rate in LORA_RATES) + \
-    tuple((rate, 16, 1.0, None) for rate in SMALL_BATCH_RATES) + tuple((rate, 16, ratio, None) for rate, ratio in PLUS) + \
-    ((2e-3, 16, 1.0, 0.0),)
+# ... and a rank-8 adapter on the pooler as well (the classifier reads the pooler's tanh of the first token, and
+# all-MiniLM-L6-v2 was trained through mean pooling: its pooler was never trained for what it feeds), with and
+# without the base's dropout. Candidates: (learning rate, batch, LoRA+ ratio, base dropout, pooler adapter).
+LORA_CANDIDATES = tuple((rate, 32, 1.0, None, False) for rate in LORA_RATES) + \
+    tuple((rate, 16, 1.0, None, False) for rate in SMALL_BATCH_RATES) + \
+    tuple((rate, 16, ratio, None, False) for rate, ratio in PLUS) + \
+    ((2e-3, 16, 1.0, 0.0, False), (2e-3, 16, 1.0, 0.0, True), (2e-3, 16, 1.0, None, True))
 
 
-def lora_name(rate: float, batch: int, ratio: float = 1.0, dropout: float | None = None) -> str:
+def lora_targets(pooler: bool) -> tuple[str, ...]:
+    return ("query", "value", "pooler") if pooler else ("query", "value")
+
+
+def lora_name(rate: float, batch: int, ratio: float = 1.0, dropout: float | None = None, pooler: bool = False) -> str:
     return (f"lora_{'' if batch == 32 else f'b{batch}_'}{'' if ratio == 1 else f'plus{ratio:g}_'}"
-            f"{'' if dropout is None else f'dropout{dropout:g}_'}lr{rate:g}")
+            f"{'' if dropout is None else f'dropout{dropout:g}_'}{'pooler_' if pooler else ''}lr{rate:g}")
 
 
 def order(args) -> tuple[str, ...]:
@@ -140,15 +148,17 @@ def part_full(args, seed: int) -> dict:
             "total_parameters": total, "peak_rss_mb": peak_rss_mb()}
 
 
-def part_lora(args, seed: int, rate: float, batch: int = 32, ratio: float = 1.0, dropout: float | None = None) -> dict:
+def part_lora(args, seed: int, rate: float, batch: int = 32, ratio: float = 1.0, dropout: float | None = None,
+              pooler: bool = False) -> dict:
     import tfkit
     from tfkit.models import lora as lora_module
 
     subset, validation, dev = data(args)
-    model = tfkit.with_lora(_base(seed, subset.labels, dropout), rank=8, alpha=16, targets=("query", "value"),
-                            b_lr_ratio=ratio)
-    name = lora_name(rate, batch, ratio, dropout)
-    out = {"b_lr_ratio": ratio, "base_dropout": dropout, "trainable_parameters": model.trainable_parameters, "total_parameters": model.total_parameters,
+    model = tfkit.with_lora(_base(seed, subset.labels, dropout), rank=8, alpha=16, targets=lora_targets(pooler),
+                            b_lr_ratio=ratio, base_dropout=dropout)
+    name = lora_name(rate, batch, ratio, dropout, pooler)
+    out = {"b_lr_ratio": ratio, "base_dropout": dropout, "targets": list(lora_targets(pooler)),
+           "trainable_parameters": model.trainable_parameters, "total_parameters": model.total_parameters,
            "trainable_fraction": model.trainable_fraction}
     out.update(_train(model, subset, validation, args, rate, f"{name}_seed{seed}", batch))
     out["peak_rss_mb"] = peak_rss_mb()
@@ -291,7 +301,8 @@ def main() -> None:
             batch = int(kind.split("_b")[1].split("_")[0]) if kind.startswith("lora_b") else 32
             ratio = float(kind.split("plus")[1].split("_")[0]) if "_plus" in kind else 1.0
             dropout = float(kind.split("dropout")[1].split("_")[0]) if "_dropout" in kind else None
-            result = part_lora(args, int(seed), float(kind.rpartition("lr")[2]), batch, ratio, dropout)
+            result = part_lora(args, int(seed), float(kind.rpartition("lr")[2]), batch, ratio, dropout,
+                               "_pooler_" in kind)
         else:
             result = functions[kind](args, int(seed))
         result["part_cpu_seconds"] = time.process_time()
@@ -308,9 +319,9 @@ def main() -> None:
     if args.unlabeled and all(p.is_file() for p in without.values()):
         for seed, path in without.items():
             parts[f"student_u0_seed{seed}"] = json.loads(path.read_text())
-    chosen, chosen_batch, chosen_ratio, chosen_dropout = max((c for c in LORA_CANDIDATES if "validation_accuracy" in parts[f"{lora_name(*c)}_seed0"]),
+    chosen, chosen_batch, chosen_ratio, chosen_dropout, chosen_pooler = max((c for c in LORA_CANDIDATES if "validation_accuracy" in parts[f"{lora_name(*c)}_seed0"]),
                                key=lambda c: parts[f"{lora_name(*c)}_seed0"]["validation_accuracy"])
-    chosen_name = lora_name(chosen, chosen_batch, chosen_ratio, chosen_dropout)
+    chosen_name = lora_name(chosen, chosen_batch, chosen_ratio, chosen_dropout, chosen_pooler)
     parts[f"{chosen_name}_seed1"] = run_part(f"{chosen_name}_seed1", args)
     for seed in SEEDS:
         parts[f"lora_seed{seed}"] = parts[f"{chosen_name}_seed{seed}"]
@@ -338,7 +349,7 @@ def main() -> None:
                      "epochs": args.epochs,
                      "max_length": MAX_LENGTH, "batch_size": 32, "lora_batch_size": chosen_batch,
                      "seeds": list(SEEDS), "full_learning_rate": FULL_LEARNING_RATE,
-                     "lora": {"rank": 8, "alpha": 16, "targets": ["query", "value"], "train_head": False,
+                     "lora": {"rank": 8, "alpha": 16, "targets": list(lora_targets(chosen_pooler)), "train_head": False,
                               "learning_rate": chosen, "batch_size": chosen_batch, "b_lr_ratio": chosen_ratio,
                               "base_dropout": chosen_dropout},
                      "student_learning_rate": STUDENT_LEARNING_RATE, "temperature": 2.0, "alpha": 0.5,
@@ -353,7 +364,7 @@ def main() -> None:
     runs = lambda kind: ", ".join(f"{parts[f'{kind}_seed{s}']['dev_accuracy']:.4f}" for s in SEEDS)  # noqa
     table = [("model", "dev accuracy (seeds 0, 1)", "mean", "train examples/s"),
              ("full fine-tuning (MiniLM-L6)", runs("full"), f"{full:.4f}", f"{eps('full'):.1f}"),
-             (f"LoRA r8 q/v (MiniLM-L6), lr {chosen:g}, batch {chosen_batch}"
+             (f"LoRA r8 q/v{'/pooler' if chosen_pooler else ''} (MiniLM-L6), lr {chosen:g}, batch {chosen_batch}"
              f"{f', LoRA+ ratio {chosen_ratio:g}' if chosen_ratio != 1 else ''}"
              f"{f', base dropout {chosen_dropout:g}' if chosen_dropout is not None else ''}", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
              ("teacher (MiniLM-L6, full SST-2)", f"{teacher:.4f}", f"{teacher:.4f}", "-"),

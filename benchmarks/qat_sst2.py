@@ -19,6 +19,7 @@ Starts from the default MiniLM fine-tuned on the full SST-2 train split
   of TF-MOT's [-6, 6].
 * ``qat_kd_seed0``, ``qat_kd_seed1``, ``pqat_kd``: TF-MOT's start, trained against the float model's logits
   as well as the labels (``distill_alpha=0.5``, temperature 2).
+* ``qat_kd2_seed0``, ``qat_kd2_seed1``, ``pqat_kd2``: the same for 2 QAT epochs instead of 1.
 * The reported variant is the one whose seed-0 integer-only file scores highest on the validation split,
   among those with both seeds and the pruned run; the others are shown beside.
 * ``compare``: in one process, float32, dynamic_int8 and the selective full_int8 files of the float
@@ -53,7 +54,8 @@ ORDER = ("twin", "qat_seed0", "qat_seed1", "pqat", "compare")
 # variant is the one whose seed-0 integer-only file scores higher on the validation split (never on dev).
 VARIANTS = {"": {"calibration_samples": 0, "range_clip": None, "distill_alpha": None},
             "clipped_": {"calibration_samples": 256, "range_clip": 6.0, "distill_alpha": None},
-            "kd_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5}}
+            "kd_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5},
+            "kd2_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5, "epochs": 2}}
 
 
 def data(args):
@@ -118,10 +120,11 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
 
     keras.utils.set_random_seed(seed)
     clf.training_config = dataclasses.replace(clf.training_config, seed=seed)
-    ranges = VARIANTS[_variant(name)] if _variant(name) else \
+    ranges = dict(VARIANTS[_variant(name)]) if _variant(name) else \
         {"calibration_samples": args.calibration_samples, "range_clip": None, "distill_alpha": None}
+    epochs = ranges.pop("epochs", 1)
     start = time.perf_counter()
-    qat = tfkit.quantize_aware(clf, subset, validation, epochs=1, learning_rate=args.learning_rate,
+    qat = tfkit.quantize_aware(clf, subset, validation, epochs=epochs, learning_rate=args.learning_rate,
                                batch_size=32, **ranges,
                                output_dir=EXPORTS / f"{name}_train", overwrite=True, verbose=2)
     seconds = time.perf_counter() - start
@@ -134,7 +137,7 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
     manifest = json.loads(path.with_suffix(".json").read_text())
     report = op_table(path)
     return {"seed": seed, "qat_seconds": seconds, "qat_examples_per_second": len(subset) / seconds,
-            "qat_dev_accuracy": accuracy, "int8_validation_accuracy": validation_accuracy, **ranges,
+            "qat_dev_accuracy": accuracy, "int8_validation_accuracy": validation_accuracy, **ranges, "epochs": epochs,
             "qat_keras_validation_accuracy": artifacts.variants[0].check.reference_score,
             "integer_only": report.integer_only, "float_ops": report.float_ops, "op_counts": report.op_counts(),
             "size_bytes": path.stat().st_size, "gzip_bytes": len(gzip.compress(path.read_bytes())),
@@ -292,7 +295,8 @@ def summarise() -> None:
     float_size = compare["float32"]["size_bytes"]
     label = {"": "ranges started at TF-MOT's [-6, 6]",
              "clipped_": "ranges started at the float min/max cut to [-6, 6]",
-             "kd_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2)"}
+             "kd_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2)",
+             "kd2_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2), 2 epochs"}
     record = {
         "machine": machine(),
         "base_model": str(SST2_RUN / "01_finetune" / "model"),

@@ -152,9 +152,34 @@ def test_lora_plus_scales_b_gradient_and_its_adapter_holds_b_itself(tiny_checkpo
     np.testing.assert_allclose(lora.merged().predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
 
 
+def test_a_pooler_adapter_is_a_low_rank_update_of_the_frozen_pooler(tiny_checkpoint, toy, tmp_path):
+    checkpoint = tiny_checkpoint
+    base = _base(checkpoint, toy)
+    texts = list(toy.texts)
+    lora = with_lora(base, rank=4, alpha=8, targets=("query", "value", "pooler"))
+    np.testing.assert_allclose(lora.predict_logits(texts), base.predict_logits(texts), atol=1e-5)
+    assert lora.lora_layers()[-1].name == "bert.pooler.dense"
+    assert sum(isinstance(layer, LoraDense) for layer in lora.backbone.layers) == 2 * base.hf_config.num_hidden_layers + 1
+    lora.compile(learning_rate=3e-3, batch_size=8)
+    lora.fit(toy, epochs=1, verbose=0)
+    pooler = lora.lora_layers()[-1]
+    assert np.abs(pooler.lora_b.numpy()).max() > 0 and not pooler.kernel.trainable
+    again = with_lora(_base(checkpoint, toy), rank=4, alpha=8, targets=("query", "value", "pooler"))
+    again.load_adapter(lora.save_adapter(tmp_path / "adapter"))
+    np.testing.assert_allclose(again.predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
+    np.testing.assert_allclose(lora.merged().predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["distilbert", "roberta"])
+def test_a_pooler_adapter_needs_a_pretrained_pooler(family, toy, tmp_path):
+    base = _base(write_tiny_checkpoint(tmp_path / family, family, seed=0), toy)  # the head's Dense is new here
+    with pytest.raises(ConfigError, match="pretrained '(pre_classifier|classifier.dense)' for a 'pooler' LoRA target"):
+        with_lora(base, rank=4, targets=("query", "pooler"))
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(rank=0), "rank >= 1"), (dict(targets=("keys",)), "targets among"), (dict(dropout=1.0), "dropout"),
-    (dict(b_lr_ratio=0.0), "b_lr_ratio"),
+    (dict(b_lr_ratio=0.0), "b_lr_ratio"), (dict(targets=("query", "pooler"), train_head=True), "not both"),
 ])
 def test_bad_settings_name_the_argument(kwargs, message):
     with pytest.raises(ConfigError, match=message):

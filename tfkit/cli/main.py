@@ -107,8 +107,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lora-dropout", type=float, default=d.lora_dropout,
                    help=f"dropout on the adapters' input (default {d.lora_dropout})")
     p.add_argument("--lora-targets", default=",".join(d.lora_targets),
-                   help="comma-separated Dense layers of each block that get adapters: query, key, value, "
-                        f"attention_output, intermediate, output (default {','.join(d.lora_targets)})")
+                   help="comma-separated Dense layers that get adapters: each block's query, key, value, "
+                        "attention_output, intermediate, output, and the head's pooler "
+                        f"(default {','.join(d.lora_targets)})")
     p.add_argument("--lora-b-lr-ratio", type=float, default=d.lora_b_lr_ratio,
                    help="LoRA+: the adapters' B matrices learn this many times faster than A "
                         f"(default {d.lora_b_lr_ratio:g}; 1: plain LoRA)")

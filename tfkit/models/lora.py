@@ -46,7 +46,7 @@ from tfkit.models.config import ClassifierConfig, Precision, _JsonConfig
 from tfkit.models.text_classifier import TextClassifier, dtype_policy
 from tfkit.models.twin import LAYOUTS, functional_twin, layout_of, twin_variables, write_back
 
-ROLES = ("query", "key", "value", "attention_output", "intermediate", "output")
+ROLES = ("query", "key", "value", "attention_output", "intermediate", "output", "pooler")
 # LoRA's training defaults, chosen on the SST-2 validation split (rank 8, query/value, 2 epochs on 16,000
 # sentences; benchmarks/results/peft_distill_sst2.md) among learning rates 5e-4..4e-3 at batch 32 and 16,
 # LoRA+ ratios 8 and 16, and the frozen base's dropout on or off: 2e-3 at batch 16 without dropout validated
@@ -74,8 +74,10 @@ class LoraConfig(_JsonConfig):
         rank: inner dimension of each adapter (``A``: in x rank, ``B``: rank x out).
         alpha: scale numerator: the adapter adds ``x @ A @ B * alpha / rank``.
         dropout: dropout on the adapter's input while training.
-        targets: block Dense layers that get adapters: ``query``, ``key``, ``value``,
-            ``attention_output``, ``intermediate``, ``output``.
+        targets: Dense layers that get adapters: the blocks' ``query``, ``key``, ``value``,
+            ``attention_output``, ``intermediate``, ``output``, and the head's ``pooler`` (BERT's pooler,
+            DistilBERT's pre_classifier, RoBERTa's classifier.dense: a low-rank update of a frozen pooler, where
+            ``train_head`` trains all of it).
         layers: encoder block indices that get adapters (``None``: all).
         train_head: also train the pooler/pre-classifier Dense (the classifier layer always trains). Off by
             default, as in PEFT: MiniLM's pooler alone is 148k parameters, which would take the rank-8
@@ -112,6 +114,9 @@ class LoraConfig(_JsonConfig):
             raise ConfigError(f"Expected 0 <= base_dropout < 1 or None. Received: base_dropout={self.base_dropout}.")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"Expected 0 <= dropout < 1. Received: dropout={self.dropout}.")
+        if self.train_head and "pooler" in self.targets:
+            raise ConfigError("Expected either train_head=True (the pooler trains whole) or a 'pooler' LoRA target "
+                              "(a low-rank update of it), not both.")
         unknown = sorted(set(self.targets) - set(ROLES))
         if unknown or not self.targets:
             raise ConfigError(f"Expected LoRA targets among {list(ROLES)}. Received: targets={list(self.targets)}.")
@@ -216,10 +221,18 @@ class LoraClassifier(TextClassifier):
         layers = set(range(blocks) if lora.layers is None else lora.layers)
         if lora.layers is not None and not layers <= set(range(blocks)):
             raise ConfigError(f"Expected LoRA layer indices in 0..{blocks - 1}. Received: layers={list(lora.layers)}.")
+        if "pooler" in lora.targets:
+            pooler = head_layers(classifier.hf_config)[0]
+            new = [n for n in classifier.new_weights if n == pooler or pooler.startswith(n + ".")
+                   or n.startswith(pooler + ".")]
+            if new:
+                raise ConfigError(f"Expected a pretrained '{pooler}' for a 'pooler' LoRA target. Received: a "
+                                  f"checkpoint without it ({', '.join(new)}: initialised randomly). Train it whole "
+                                  "with train_head=True instead.")
         counter = itertools.count()
 
         def dense(units: int, name: str, role: str) -> keras.layers.Layer:
-            if role in lora.targets and _block_index(name) in layers:
+            if role in lora.targets and (role == "pooler" or _block_index(name) in layers):
                 return LoraDense(units, rank=lora.rank, scale=lora.scale, dropout=lora.dropout,
                                  b_lr_ratio=lora.b_lr_ratio,
                                  seed=classifier.training_config.seed * 1000 + next(counter), name=name)

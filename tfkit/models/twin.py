@@ -97,7 +97,8 @@ def _activation(name: Any, what: str) -> str:
     return _ACTIVATIONS[name]
 
 
-# Builds an encoder block's Dense layer: (units, name, role) -> layer; role is a Layout.block key ("query"...).
+# Builds an encoder block's Dense layer: (units, name, role) -> layer; role is a Layout.block key ("query"...),
+# or "pooler" for the head's hidden Dense (the pooler, DistilBERT's pre_classifier, RoBERTa's classifier.dense).
 DenseFactory = Callable[[int, str, str], keras.layers.Layer]
 
 
@@ -108,7 +109,8 @@ def _plain_dense(units: int, name: str, role: str) -> keras.layers.Layer:
 def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: DenseFactory | None = None) -> keras.Model:
     """The Functional twin's architecture for ``classifier``, randomly initialised (see :func:`functional_twin`).
 
-    ``dense`` builds the encoder blocks' Dense layers (LoRA puts its adapters on some: :mod:`tfkit.models.lora`);
+    ``dense`` builds the encoder blocks' Dense layers and the head's hidden one (LoRA puts its adapters on some:
+    :mod:`tfkit.models.lora`);
     whatever it returns must hold ``kernel`` and ``bias`` weights of a Dense of that shape."""
     from tfkit.export.graph import input_names
 
@@ -145,7 +147,7 @@ def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: Dens
         x = _block(x, bias, f"{p}.{layout.blocks}.{index}", layout, cfg, first_token_last_layer and index == count - 1,
                    dense or _plain_dense)
     x = tl.FirstToken(name=f"{p}.first_token")(x)
-    logits = _head(x, layout, cfg, classifier.config.num_outputs)
+    logits = _head(x, layout, cfg, classifier.config.num_outputs, dense or _plain_dense)
     return keras.Model(inputs, logits, name=f"{p}_twin")
 
 
@@ -182,22 +184,22 @@ def _block(x: Any, bias: Any, name: str, layout: Layout, cfg: Any, first_only: b
     return keras.layers.LayerNormalization(epsilon=eps, name=part["output_norm"])(out)
 
 
-def _head(x: Any, layout: Layout, cfg: Any, num_outputs: int) -> Any:
+def _head(x: Any, layout: Layout, cfg: Any, num_outputs: int, dense: DenseFactory) -> Any:
     hidden = int(layout.hf(cfg, "hidden_size"))
     dropout = float(layout.hf(cfg, "classifier_dropout", layout.hf(cfg, "hidden_dropout_prob", 0.1)))
     act = _activation(layout.head_activation, "head activation")
     if layout.head == "pooler":
-        x = keras.layers.Dense(hidden, name=f"{layout.prefix}.pooler.dense")(x)
+        x = dense(hidden, f"{layout.prefix}.pooler.dense", "pooler")(x)
         x = keras.layers.Activation(act, name=f"{layout.prefix}.pooler.activation")(x)
         x = keras.layers.Dropout(dropout, name="classifier.dropout")(x)
         return keras.layers.Dense(num_outputs, name="classifier")(x)
     if layout.head == "pre_classifier":
-        x = keras.layers.Dense(hidden, name="pre_classifier")(x)
+        x = dense(hidden, "pre_classifier", "pooler")(x)
         x = keras.layers.Activation(act, name="pre_classifier.activation")(x)
         x = keras.layers.Dropout(dropout, name="classifier.dropout")(x)
         return keras.layers.Dense(num_outputs, name="classifier")(x)
     x = keras.layers.Dropout(dropout, name="classifier.dropout_in")(x)
-    x = keras.layers.Dense(hidden, name="classifier.dense")(x)
+    x = dense(hidden, "classifier.dense", "pooler")(x)
     x = keras.layers.Activation(act, name="classifier.activation")(x)
     x = keras.layers.Dropout(dropout, name="classifier.dropout")(x)
     return keras.layers.Dense(num_outputs, name="classifier.out_proj")(x)
