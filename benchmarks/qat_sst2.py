@@ -20,6 +20,7 @@ Starts from the default MiniLM fine-tuned on the full SST-2 train split
 * ``qat_kd_seed0``, ``qat_kd_seed1``, ``pqat_kd``: TF-MOT's start, trained against the float model's logits
   as well as the labels (``distill_alpha=0.5``, temperature 2).
 * ``qat_kd2_seed0``, ``qat_kd2_seed1``, ``pqat_kd2``: the same for 2 QAT epochs instead of 1.
+* ``qat_kdsoft_seed0``, ...: the float model's soft targets alone, without the labels (``distill_alpha=0``).
 * The reported variant is the one whose seed-0 integer-only file scores highest on the validation split,
   among those with both seeds and the pruned run; the others are shown beside.
 * ``compare``: in one process, float32, dynamic_int8 and the selective full_int8 files of the float
@@ -55,7 +56,8 @@ ORDER = ("twin", "qat_seed0", "qat_seed1", "pqat", "compare")
 VARIANTS = {"": {"calibration_samples": 0, "range_clip": None, "distill_alpha": None},
             "clipped_": {"calibration_samples": 256, "range_clip": 6.0, "distill_alpha": None},
             "kd_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5},
-            "kd2_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5, "epochs": 2}}
+            "kd2_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5, "epochs": 2},
+            "kdsoft_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.0}}
 
 
 def data(args):
@@ -296,7 +298,8 @@ def summarise() -> None:
     label = {"": "ranges started at TF-MOT's [-6, 6]",
              "clipped_": "ranges started at the float min/max cut to [-6, 6]",
              "kd_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2)",
-             "kd2_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2), 2 epochs"}
+             "kd2_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2), 2 epochs",
+             "kdsoft_": "TF-MOT's start, the float model's soft targets alone (alpha 0, T 2)"}
     record = {
         "machine": machine(),
         "base_model": str(SST2_RUN / "01_finetune" / "model"),

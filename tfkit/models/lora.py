@@ -49,8 +49,9 @@ from tfkit.models.twin import LAYOUTS, functional_twin, layout_of, twin_variable
 ROLES = ("query", "key", "value", "attention_output", "intermediate", "output", "pooler")
 # LoRA's training defaults, chosen on the SST-2 validation split (rank 8, query/value, 2 epochs on 16,000
 # sentences; benchmarks/results/peft_distill_sst2.md) among learning rates 5e-4..4e-3 at batch 32 and 16,
-# LoRA+ ratios 8 and 16, and the frozen base's dropout on or off: 2e-3 at batch 16 without dropout validated
-# best (0.8915, against 0.8865 with dropout, 0.882 at batch 32, 0.8845 for LoRA+). Adapters start at zero and
+# LoRA+ ratios 8 and 16, the frozen base's dropout on or off, and a pooler adapter or not: 2e-3 at batch 16 without
+# dropout validated best (0.8915, against 0.8865 with dropout, 0.882 at batch 32, 0.8845 for LoRA+, 0.887 with a
+# pooler adapter). Adapters start at zero and
 # underfit in short runs (0.885 train accuracy with dropout), so larger and more steps help. On SST-2 dev the
 # same choice scored lower (0.8486 vs 0.8658 with dropout, seed 0): train.tsv's phrases and dev's sentences differ.
 DEFAULT_LEARNING_RATE = 2e-3
