@@ -51,9 +51,10 @@ from _common import RESULTS, SST2_RUN, acceptance, machine, require_sst2, sst2_f
 PARTS = RESULTS / "qat_sst2.parts"
 EXPORTS = SST2_RUN / "qat_benchmark"  # the files the parts share (git-ignored, under saved_models/)
 ORDER = ("twin", "qat_seed0", "qat_seed1", "pqat", "compare")
-# How QAT's fake-quant ranges start, by part-name infix: TF-MOT's [-6, 6] (no infix, ``calibration_samples=0``)
-# or the float model's observed min/max on 256 training sentences cut to [-6, 6] ("clipped"). The reported
-# variant is the one whose seed-0 integer-only file scores higher on the validation split (never on dev).
+# QAT's settings by part-name infix: how the fake-quant ranges start (TF-MOT's [-6, 6], or "clipped": the float
+# model's min/max on 256 training sentences cut to [-6, 6]), distillation from the float model, and optionally
+# "epochs" and "learning_rate". The reported variant is the one whose seed-0 integer-only file scores highest on
+# the validation split (never on dev).
 VARIANTS = {"": {"calibration_samples": 0, "range_clip": None, "distill_alpha": None},
             "clipped_": {"calibration_samples": 256, "range_clip": 6.0, "distill_alpha": None},
             "kd_": {"calibration_samples": 0, "range_clip": None, "distill_alpha": 0.5},
@@ -124,12 +125,12 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
 
     keras.utils.set_random_seed(seed)
     clf.training_config = dataclasses.replace(clf.training_config, seed=seed)
-    ranges = dict(VARIANTS[_variant(name)]) if _variant(name) else \
+    settings = dict(VARIANTS[_variant(name)]) if _variant(name) else \
         {"calibration_samples": args.calibration_samples, "range_clip": None, "distill_alpha": None}
-    epochs, learning_rate = ranges.pop("epochs", 1), ranges.pop("learning_rate", args.learning_rate)
+    epochs, learning_rate = settings.pop("epochs", 1), settings.pop("learning_rate", args.learning_rate)
     start = time.perf_counter()
     qat = tfkit.quantize_aware(clf, subset, validation, epochs=epochs, learning_rate=learning_rate,
-                               batch_size=32, **ranges,
+                               batch_size=32, **settings,
                                output_dir=EXPORTS / f"{name}_train", overwrite=True, verbose=2)
     seconds = time.perf_counter() - start
     out = EXPORTS / f"{name}_export"
@@ -141,7 +142,7 @@ def _qat_and_export(clf, subset, validation, dev, args, seed: int, name: str, op
     manifest = json.loads(path.with_suffix(".json").read_text())
     report = op_table(path)
     return {"seed": seed, "qat_seconds": seconds, "qat_examples_per_second": len(subset) / seconds,
-            "qat_dev_accuracy": accuracy, "int8_validation_accuracy": validation_accuracy, **ranges, "epochs": epochs, "learning_rate": learning_rate,
+            "qat_dev_accuracy": accuracy, "int8_validation_accuracy": validation_accuracy, **settings, "epochs": epochs, "learning_rate": learning_rate,
             "qat_keras_validation_accuracy": artifacts.variants[0].check.reference_score,
             "integer_only": report.integer_only, "float_ops": report.float_ops, "op_counts": report.op_counts(),
             "size_bytes": path.stat().st_size, "gzip_bytes": len(gzip.compress(path.read_bytes())),

@@ -114,7 +114,7 @@ class StderrFilter:
     """File descriptor 2 through a pipe; a daemon thread forwards the lines ``hidden`` does not match.
 
     ``sys.stderr`` is re-pointed at the real standard error: Python's own writes do not wait on the
-    thread, but each first forwards whatever native code wrote to the pipe before it (:meth:`drain`), so
+    thread, but each first forwards whatever native code wrote to the pipe before it (:meth:`write_python`), so
     the two keep their order and never share a line. :meth:`close` (also run at exit) forwards what is
     left and gives file descriptor 2 back.
     """
@@ -131,7 +131,7 @@ class StderrFilter:
         os.close(write)
         os.set_blocking(read, False)  # the thread and Python's writes both read it: never block on a read
         self.fd = read  # kept open: a child process may still write after close()
-        self.read: int | None = read
+        self.closed = False
         self.pending = b""  # the start of a native line whose end has not come yet
         self.at_end = False
         self.lock = threading.RLock()  # a signal handler may write while this thread holds it
@@ -179,16 +179,11 @@ class StderrFilter:
             self._forward(self.pending)
             self.pending = b""
 
-    def drain(self) -> None:
-        """Forwards everything native code has written so far, a partial last line included."""
+    def write_python(self, data: bytes) -> int:
+        """Writes Python's standard error text after what native code wrote before it (a partial line included)."""
         with self.lock:
             self._read_available()
             self._forward_pending()
-
-    def write_python(self, data: bytes) -> int:
-        """Writes Python's standard error text after what native code wrote before it."""
-        with self.lock:
-            self.drain()
             self._write(data)
         return len(data)
 
@@ -207,7 +202,7 @@ class StderrFilter:
 
     def close(self) -> None:
         """Forwards what is in the pipe and points file descriptor 2 at the real standard error again."""
-        if self.read is None:
+        if self.closed:
             return
         for stream in (sys.stderr, sys.__stderr__):
             try:
@@ -221,7 +216,7 @@ class StderrFilter:
             self.thread.join(timeout=2.0)
         if sys.stderr is not self.python_stderr and self.python_stderr is not None:
             sys.stderr = self.python_stderr
-        self.read = None
+        self.closed = True
 
 
 class _DrainingWriter(io.RawIOBase):
