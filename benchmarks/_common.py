@@ -82,3 +82,39 @@ def sst2_finetuned_model() -> Path:
     print("Fine-tuning the SST-2 base model:", " ".join(command), flush=True)
     subprocess.run(command, check=True)
     return model_dir
+
+
+SST2_CLEAN_RUN = ROOT / "saved_models" / "sst2_minilm_clean"
+
+
+def sst2_validation_split(train):
+    """The seeded 2,000-sentence validation split carved from SST-2 train.tsv, and the rest of train:
+    ``(validation, rest)``. Benchmarks choose on ``validation`` and report on dev.tsv."""
+    import numpy as np
+
+    order = np.random.default_rng(0).permutation(len(train))
+    return train.subset(order[:2000]), train.subset(order[2000:])
+
+
+def sst2_clean_model() -> Path:
+    """The default MiniLM fine-tuned like ``sst2_finetuned_model`` (3 epochs, lr 1e-4, frozen embeddings, max
+    length 64, batch 32, the last epoch kept) but on train.tsv *without* the seeded validation split, which
+    monitors it instead of dev: the base for benchmarks that choose on that split, so the split is unseen.
+    Trained with ``TextClassifier.fit`` on first use (about 25 minutes on 2 cores); an interrupted run resumes."""
+    model_dir = SST2_CLEAN_RUN / "model"
+    if (model_dir / "tfkit.json").is_file():
+        return model_dir
+    import tfkit
+    from tfkit.models.checkpoint import default_checkpoint
+
+    sst2 = require_sst2()
+    train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
+    validation, rest = sst2_validation_split(train)
+    print("Fine-tuning the SST-2 base model without the validation split into", SST2_CLEAN_RUN, flush=True)
+    clf = tfkit.TextClassifier.from_pretrained(default_checkpoint(), labels=train.labels, max_length=64,
+                                               freeze_embeddings=True)
+    clf.compile(learning_rate=1e-4, batch_size=32)
+    fit_dir = SST2_CLEAN_RUN / "fit"
+    clf.fit(rest, validation_data=validation, epochs=3, output_dir=fit_dir, resume=fit_dir.exists(), verbose=2)
+    clf.save_pretrained(model_dir)
+    return model_dir

@@ -1,10 +1,12 @@
 """Quantization-aware training benchmark (issue 11: Functional twin, TF-MOT QAT, integer-only TFLite).
 
-Starts from the default MiniLM fine-tuned on the full SST-2 train split
-(``_common.sst2_finetuned_model()``; dev accuracy 0.9014). Choices are made on a seeded
-2,000-sentence validation split carved from train.tsv; every reported accuracy is on dev.tsv
-(872 sentences), run on LiteRT. Each part runs in a fresh process and records its figures in
-``results/qat_sst2.parts/``:
+Starts from the default MiniLM fine-tuned on SST-2 train.tsv without the seeded 2,000-sentence
+validation split (``_common.sst2_clean_model()``, ``--base clean``, the default): choices are made on that
+split, which the base model has then never seen; every reported accuracy is on dev.tsv (872 sentences),
+run on LiteRT. ``--base full`` starts from the model fine-tuned on all of train.tsv
+(``_common.sst2_finetuned_model()``, dev 0.9014), whose training saw the validation split (so choices made
+there favour whatever fits train best); its parts and record are kept apart (``qat_sst2.full_base.*``).
+Each part runs in a fresh process and records its figures in ``results/qat_sst2.parts/``:
 
 * ``twin``: the Functional twin against the Hugging Face model on all dev sentences (padded batches
   of 32) and the HF -> twin -> HF round trip; the float model's dev accuracy.
@@ -30,7 +32,7 @@ Starts from the default MiniLM fine-tuned on the full SST-2 train split
 
 Run:  python benchmarks/qat_sst2.py [--subset 16000] [--learning-rate 1e-5] [--only twin qat_seed0 ...]
       python benchmarks/qat_sst2.py --only qat_kd_seed0 qat_kd_seed1 pqat_kd compare   (a variant's parts)
-Writes benchmarks/results/qat_sst2.{json,md}.
+Writes benchmarks/results/qat_sst2.{json,md} (with --base full: qat_sst2.full_base.{json,md}).
 """
 
 from __future__ import annotations
@@ -46,10 +48,21 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import RESULTS, SST2_RUN, acceptance, machine, require_sst2, sst2_finetuned_model, write_results
+from _common import (RESULTS, SST2_CLEAN_RUN, SST2_RUN, acceptance, machine, require_sst2, sst2_clean_model,
+                     sst2_finetuned_model, sst2_validation_split, write_results)
 
-PARTS = RESULTS / "qat_sst2.parts"
-EXPORTS = SST2_RUN / "qat_benchmark"  # the files the parts share (git-ignored, under saved_models/)
+# --base: the starting model, where the parts' records go, the files they share (git-ignored, under saved_models/)
+# and the name of the record.
+BASES = {"clean": (sst2_clean_model, RESULTS / "qat_sst2.parts", SST2_CLEAN_RUN / "qat_benchmark", "qat_sst2"),
+         "full": (sst2_finetuned_model, RESULTS / "qat_sst2.full_base.parts", SST2_RUN / "qat_benchmark",
+                  "qat_sst2.full_base")}
+base_model, PARTS, EXPORTS, RECORD = BASES["clean"]
+
+
+def use_base(name: str) -> None:
+    global base_model, PARTS, EXPORTS, RECORD
+    base_model, PARTS, EXPORTS, RECORD = BASES[name]
+
 ORDER = ("twin", "qat_seed0", "qat_seed1", "pqat", "compare")
 # QAT's settings by part-name infix: how the fake-quant ranges start (TF-MOT's [-6, 6], or "clipped": the float
 # model's min/max on 256 training sentences cut to [-6, 6]), distillation from the float model, and optionally
@@ -69,9 +82,8 @@ def data(args):
     sst2 = require_sst2()
     train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
     dev = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train.labels)
-    order = np.random.default_rng(0).permutation(len(train))
-    validation = train.subset(order[:2000])          # choices are made here
-    subset = train.subset(order[2000:2000 + args.subset])  # QAT / pruning fine-tune on this
+    validation, rest = sst2_validation_split(train)  # choices are made on validation
+    subset = rest.subset(np.arange(args.subset))  # QAT / pruning fine-tune on this
     return subset, validation, dev
 
 
@@ -92,7 +104,7 @@ def part_twin(args) -> dict:
     from tfkit.models import twin
 
     _, _, dev = data(args)
-    clf = tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
+    clf = tfkit.TextClassifier.load(base_model(), precision="float32")
     start = time.perf_counter()
     model = twin.functional_twin(clf)
     built = time.perf_counter() - start
@@ -155,7 +167,7 @@ def part_qat(args, seed: int, variant: str = "") -> dict:
     import tfkit
 
     subset, validation, dev = data(args)
-    clf = tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
+    clf = tfkit.TextClassifier.load(base_model(), precision="float32")
     return _qat_and_export(clf, subset, validation, dev, args, seed, f"qat_{variant}seed{seed}",
                            op_costs=seed == 0 and not variant and not args.skip_op_costs)
 
@@ -167,7 +179,7 @@ def part_pqat(args, variant: str = "") -> dict:
 
     subset, validation, dev = data(args)
     keras.utils.set_random_seed(0)
-    clf = tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
+    clf = tfkit.TextClassifier.load(base_model(), precision="float32")
     start = time.perf_counter()
     pruned = tfkit.prune(clf, subset, validation, target_sparsity=0.5, epochs=args.prune_epochs,
                          learning_rate=1e-4, verbose=2)
@@ -189,7 +201,7 @@ def part_compare(args) -> dict:
     from tfkit.export.tflite import representative_samples
 
     subset, validation, dev = data(args)
-    clf = tfkit.TextClassifier.load(sst2_finetuned_model(), precision="float32")
+    clf = tfkit.TextClassifier.load(base_model(), precision="float32")
     out = EXPORTS / "ptq_export"
     tfkit.export(clf, out, formats=["tflite"], quantization=["float32", "dynamic_int8", "full_int8"],
                  train=subset, validation=validation, overwrite=True)
@@ -235,6 +247,8 @@ def run_part(name: str, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", choices=sorted(BASES), default="clean",
+                        help="the starting model: 'clean' (fine-tuned without the validation split) or 'full'")
     parser.add_argument("--subset", type=int, default=16000, help="seeded SST-2 train sentences QAT trains on")
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--prune-epochs", type=int, default=2)
@@ -248,15 +262,16 @@ def main() -> None:
     parser.add_argument("--part", default=None, help=argparse.SUPPRESS)  # one part, in this process
     parser.add_argument("--summarise-only", action="store_true")
     args = parser.parse_args()
+    use_base(args.base)
     if args.part:
         PARTS.mkdir(parents=True, exist_ok=True)
         result = {**run_part(args.part, args), "settings": {k: v for k, v in vars(args).items() if k != "part"}}
         (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
         return
     if not args.summarise_only:
-        sst2_finetuned_model()
+        base_model()
         for name in args.only or ORDER:
-            command = [sys.executable, __file__, "--part", name, "--subset", str(args.subset), "--learning-rate",
+            command = [sys.executable, __file__, "--part", name, "--base", args.base, "--subset", str(args.subset), "--learning-rate",
                        str(args.learning_rate), "--prune-epochs", str(args.prune_epochs), "--rounds", str(args.rounds),
                        "--calibration-samples", str(args.calibration_samples)] + \
                 (["--skip-op-costs"] if args.skip_op_costs else [])
@@ -306,7 +321,7 @@ def summarise() -> None:
              "kdlr2_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2), learning rate 2e-5"}
     record = {
         "machine": machine(),
-        "base_model": str(SST2_RUN / "01_finetune" / "model"),
+        "base_model": str(base_model()),
         "range_start": {"chosen": label[variant], "chosen_on": "the seed-0 integer-only file's validation accuracy, "
                                                               "among the variants with both seeds and the pruned run",
                         "best_on_validation_so_far": label[chosen_variant(parts, require_complete=False)],
@@ -350,7 +365,7 @@ def summarise() -> None:
                   f"{100 * (float_accuracy - pqat['qat_dev_accuracy']):.2f}", f"{pqat['size_bytes'] / 1e6:.1f}",
                   f"{pqat['size_bytes'] / float_size:.3f} (gzip {pqat['gzip_bytes'] / 1e6:.1f} MB)", "", "",
                   "yes" if pqat["integer_only"] else "no", ""))
-    write_results("qat_sst2", record, table, "QAT on SST-2 (default MiniLM): integer-only int8 via TF-MOT")
+    write_results(RECORD, record, table, "QAT on SST-2 (default MiniLM): integer-only int8 via TF-MOT")
     lines = ["", "How the variant was chosen (seed 0's integer-only file; the validation split chooses, dev is shown "
              "for the record and never used to choose):", "",
              "| variant | validation accuracy | dev accuracy | parts run |", "|---|---|---|---|"]
@@ -360,7 +375,7 @@ def summarise() -> None:
             mark = " (chosen)" if key == variant else ""
             lines.append(f"| {label[key]}{mark} | {int8_validation_accuracy(part):.4f} | {part['qat_dev_accuracy']:.4f} "
                          f"| {'both seeds + pruned' if complete(parts, key) else 'seed 0'} |")
-    with open(RESULTS / "qat_sst2.md", "a", encoding="utf-8") as handle:
+    with open(RESULTS / f"{RECORD}.md", "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     costed = [(s, label[key]) for key, runs in {variant: seeds, **others}.items() for s in runs
               if s.get("op_family_costs_validation")]
@@ -379,7 +394,7 @@ def _append_costs(seed: dict, start: str) -> None:
     for family, row in costs["families"].items():
         lines.append(f"| {family} ({row['float_ops']} ops) | {row['score']:.4f} | {row['recovered_points']:+.2f} | "
                      f"{row['latency_ms_p50']:.2f} |")
-    with open(RESULTS / "qat_sst2.md", "a", encoding="utf-8") as handle:
+    with open(RESULTS / f"{RECORD}.md", "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 
 
