@@ -39,6 +39,31 @@ def test_backbone_is_plain_transformers_format(tiny_classifier, tmp_path):
     assert hf.config.id2label == {0: "neg", 1: "pos"}
 
 
+def test_pytorch_weights_hold_the_same_model_under_pytorch_names(tiny_classifier, toy_data, tmp_path):
+    import shutil
+
+    from safetensors import safe_open
+
+    tiny_classifier.compile(learning_rate=1e-3, batch_size=16)
+    tiny_classifier.fit(toy_data, epochs=1, verbose=0)  # a trained head, not the checkpoint's fresh one
+    path = tiny_classifier.save_pretrained(tmp_path / "model", pytorch_weights=True)
+    with safe_open(str(path / "model.safetensors"), "np") as file:
+        assert file.metadata() == {"format": "pt"}  # PyTorch transformers refuses other formats without TF
+        names = set(file.keys())
+        hidden = tiny_classifier.hf_config.hidden_size
+        assert file.get_tensor("classifier.weight").shape == (2, hidden)  # Linear's [out, in], not Keras' [in, out]
+    assert "bert.embeddings.word_embeddings.weight" in names
+    assert "bert.encoder.layer.0.attention.self.query.weight" in names
+    assert json.loads((path / "checksums.json").read_text())["files"].get("model.safetensors")
+    # The PyTorch-named file alone rebuilds the same model (tfkit reads it with transformers' PyTorch naming).
+    alone = tmp_path / "pytorch_only"
+    shutil.copytree(path, alone, ignore=shutil.ignore_patterns("tf_model.h5", "checksums.json"))
+    again = tfkit.TextClassifier.from_pretrained(alone, labels=toy_data.labels, max_length=16, precision="float32")
+    assert again.new_weights == ()
+    np.testing.assert_allclose(again.predict_logits(toy_data), tiny_classifier.predict_logits(toy_data), atol=1e-5)
+    assert tfkit.TextClassifier.load(path).config == tiny_classifier.config  # the tfkit folder still loads
+
+
 def test_existing_directory_needs_overwrite(tiny_classifier, tmp_path):
     path = tiny_classifier.save_pretrained(tmp_path / "model")
     with pytest.raises(OutputExistsError, match="overwrite=True"):

@@ -174,8 +174,32 @@ def test_tensorboard_logs_loss_metrics_and_learning_rate(tiny_classifier, toy_da
         for record in tf.compat.v1.train.summary_iterator(str(event_file)):
             tags.update(v.tag for v in record.summary.value)
     assert {"epoch_loss", "epoch_accuracy", "epoch_macro_f1", "epoch_learning_rate"} <= tags
-    assert list((tmp_path / "checkpoints").glob("best*")), "best checkpoint written"
     assert not (tmp_path / "backup").exists() or not any((tmp_path / "backup").iterdir())
+
+
+def test_best_weights_are_kept_only_when_they_differ_from_the_model(tiny_classifier, toy_data, tmp_path):
+    from tfkit.models.callbacks import BEST, BestWeights, tidy_best_weights
+
+    train, val = toy_data.split(0.25)
+    tiny_classifier.fit(train, validation_data=val, epochs=1, output_dir=tmp_path / "run", verbose=0)
+    # One epoch: the best epoch is the one the model ends with, so the file would repeat the model.
+    assert tiny_classifier.fit_record["best_epoch"] == tiny_classifier.fit_record["kept_epoch"] == 1
+    assert tiny_classifier.fit_record["best_weights"] is None and not (tmp_path / "run" / "checkpoints").exists()
+    # An earlier best epoch: its weights stay, weights only (no optimizer state), and load back.
+    callback = BestWeights(str(tmp_path / "manual" / BEST), monitor="val_accuracy", mode="max")
+    callback.set_model(tiny_classifier)
+    callback.on_epoch_end(0, {"val_accuracy": 0.9})
+    best = [w.numpy().copy() for w in tiny_classifier.weights]
+    tiny_classifier.weights[0].assign(tiny_classifier.weights[0] + 1.0)
+    callback.on_epoch_end(1, {"val_accuracy": 0.5})
+    record = tidy_best_weights([callback], [0, 1])
+    assert record == {"best_epoch": 1, "kept_epoch": 2, "best_weights": str(tmp_path / "manual" / BEST)}
+    tiny_classifier.load_weights(record["best_weights"])
+    assert all(np.array_equal(w.numpy(), b) for w, b in zip(tiny_classifier.weights, best))
+    import h5py
+
+    with h5py.File(record["best_weights"]) as file:
+        assert "optimizer_weights" not in file and len(file.attrs["layer_names"]) == 1  # the backbone alone
 
 
 class _EpochWeights(keras.callbacks.Callback):

@@ -1,8 +1,13 @@
 """The callbacks every ``fit`` gets, so users need not remember them.
 
 With an ``output_dir``, ``fit`` logs to TensorBoard (loss, metrics, learning
-rate), keeps the best weights, and backs up each epoch so a killed run can
+rate), keeps the best epoch's weights, and backs up each epoch so a killed run can
 resume with ``resume=True``. Early stopping watches the validation metric.
+
+The best epoch's weights (``checkpoints/best.h5``, weights only: ``clf.load_weights(path)``) stay
+after ``fit`` only when they differ from the weights the model ends with: when the last epoch
+(or, with ``restore_best_weights``, the restored one) is the best, the file would repeat the
+model, and ``fit`` removes it.
 
 Examples:
     >>> cbs = training_callbacks(None, monitor="val_loss", mode="min", patience=2,
@@ -21,7 +26,49 @@ from tfkit.errors import OutputExistsError
 
 BACKUP = "backup"
 LOGS = "logs"
-BEST = "checkpoints/best"
+BEST = "checkpoints/best.h5"
+
+
+class BestWeights(keras.callbacks.ModelCheckpoint):
+    """``ModelCheckpoint`` of the best epoch's weights alone (HDF5, no optimizer state) that records
+    which epoch (0-based) the file holds in ``saved_epoch``.
+
+    Examples:
+        >>> callback = BestWeights("run/checkpoints/best.h5", monitor="val_loss", mode="min")
+        >>> callback.saved_epoch is None
+        True
+    """
+
+    def __init__(self, filepath: str, monitor: str, mode: str):
+        super().__init__(filepath, monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True)
+        self.saved_epoch: int | None = None
+
+    def _save_model(self, epoch, batch, logs):  # noqa: ANN001  (Keras' hook)
+        before = self.best
+        super()._save_model(epoch, batch, logs)
+        if self.best != before:  # it improved, so the file was written
+            self.saved_epoch = epoch
+
+
+def tidy_best_weights(callbacks: list, epochs: list[int], writer: bool = True) -> dict:
+    """After ``fit``: which epochs the best file and the model hold (1-based), and the file removed when
+    they are the same epoch. Returns ``{"best_epoch", "kept_epoch", "best_weights"}`` (the file's path,
+    or None when it was removed or never written)."""
+    best = next((c for c in callbacks if isinstance(c, BestWeights)), None)
+    if best is None or not epochs:
+        return {}
+    kept = epochs[-1]
+    for callback in callbacks:
+        if isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights \
+                and callback.best_weights is not None:
+            kept = callback.best_epoch
+    path = Path(best.filepath)
+    if best.saved_epoch == kept and writer:
+        path.unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    return {"best_epoch": None if best.saved_epoch is None else best.saved_epoch + 1, "kept_epoch": kept + 1,
+            "best_weights": str(path) if path.is_file() else None}
 
 
 def prepare_backup(output_dir: str | Path, resume: bool, overwrite: bool, writer: bool = True) -> Path:
@@ -69,11 +116,7 @@ def training_callbacks(
         out = Path(output_dir)
         callbacks.append(keras.callbacks.BackupAndRestore(str(out / BACKUP), delete_checkpoint=True))
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / LOGS), update_freq="epoch", profile_batch=0))
-        callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                str(out / BEST), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True
-            )
-        )
+        callbacks.append(BestWeights(str(out / BEST), monitor=monitor, mode=mode))
     if has_validation and (patience is not None or restore_best):
         never = 2**31 - 1  # restore_best without early stopping: wait "forever", restore at the end
         callbacks.append(

@@ -3,6 +3,8 @@
 Layout::
 
     config.json, tf_model.h5       the backbone, readable by transformers' from_pretrained
+    model.safetensors              (``pytorch_weights=True``) the same weights under PyTorch names, so
+                                   PyTorch transformers loads the folder without TensorFlow installed
     tokenizer files, vocab.txt     the checkpoint's tokenizer
     labels.txt                     one class name per line, in output order
     tfkit.json                     classifier and training configs, fit record, metrics
@@ -32,10 +34,11 @@ MANIFEST = "tfkit.json"
 
 
 def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
-                    extra: Callable[[Path], Any] | None = None) -> Path:
+                    extra: Callable[[Path], Any] | None = None, pytorch_weights: bool = False) -> Path:
     """Writes ``model`` to ``path`` through a temporary directory renamed into place.
 
-    ``extra(folder)`` writes further files into the folder before its checksums (a LoRA adapter).
+    ``extra(folder)`` writes further files into the folder before its checksums (a LoRA adapter);
+    ``pytorch_weights`` adds ``model.safetensors`` (:func:`save_pytorch_weights`).
 
     The folder's ``checksums.json`` is computed over the temporary directory just before
     the rename. A full disk raises :class:`~tfkit.errors.DiskFullError` and leaves an
@@ -49,10 +52,47 @@ def save_classifier(model: Any, path: str | os.PathLike, overwrite: bool = False
         manifest = manifest_of(model, metrics)
         atomic_write_json(tmp / MANIFEST, manifest)
         (tmp / "README.md").write_text(_model_card(model, manifest), encoding="utf-8")
+        if pytorch_weights:
+            save_pytorch_weights(model, tmp)
         if extra is not None:
             extra(tmp)
         write_checksums(tmp)
     return path
+
+
+def pytorch_state(backbone: Any, strip_prefix: bool = False) -> dict[str, Any]:
+    """A Hugging Face TF model's weights as a PyTorch ``state_dict`` of numpy arrays: PyTorch names
+    (transformers' own TF-to-PyTorch naming), Dense kernels transposed to ``[out, in]``. With
+    ``strip_prefix`` the base model's prefix (``bert.``) is left off, as in a bare encoder checkpoint."""
+    import numpy as np
+
+    from tfkit._compat import convert_tf_weight_name_to_pt_weight_name
+
+    prefix = f"{backbone.base_model_prefix}."
+    state: dict[str, Any] = {}
+    for weight in backbone.weights:
+        name, transpose = convert_tf_weight_name_to_pt_weight_name(weight.name, tf_weight_shape=weight.shape)
+        if strip_prefix and name.startswith(prefix):
+            name = name[len(prefix):]
+        value = np.asarray(weight.numpy(), dtype=np.float32)
+        state[name] = np.ascontiguousarray(value.T if transpose.name == "SIMPLE" else value)
+    return state
+
+
+def save_pytorch_weights(model: Any, folder: str | os.PathLike) -> Path:
+    """Writes ``folder/model.safetensors``: ``model``'s weights under PyTorch names, float32, marked
+    ``format: pt``, so ``AutoModelForSequenceClassification.from_pretrained(folder)`` in PyTorch
+    loads them (with the folder's ``config.json``) without TensorFlow installed.
+
+    Examples:
+        >>> save_pytorch_weights(clf, "saved_models/reviews/model")          # doctest: +SKIP
+        PosixPath('saved_models/reviews/model/model.safetensors')
+    """
+    from safetensors.numpy import save_file
+
+    file = Path(folder) / "model.safetensors"
+    save_file(pytorch_state(model.backbone), str(file), metadata={"format": "pt"})
+    return file
 
 
 def manifest_of(model: Any, metrics: dict | None = None) -> dict[str, Any]:

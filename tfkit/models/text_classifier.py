@@ -34,7 +34,7 @@ from tfkit.data.task import TaskType
 from tfkit.errors import ConfigError, DataError
 from tfkit.evaluation.report import EvaluationReport
 from tfkit.models import checkpoint as ckpt
-from tfkit.models.callbacks import prepare_backup, training_callbacks
+from tfkit.models.callbacks import prepare_backup, tidy_best_weights, training_callbacks
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
 from tfkit.models.distribution import distribute_options, is_chief, resolve_strategy
 from tfkit.models.families import family_of
@@ -158,11 +158,14 @@ class TextClassifier(keras.Model):
 
         return load_classifier(cls, path, **overrides)
 
-    def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None) -> Path:
+    def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
+                        pytorch_weights: bool = False) -> Path:
         """Writes one self-describing directory (HF weights, tokenizer, labels, configs, card), atomically.
 
         Named after transformers' ``save_pretrained`` (the folder is a transformers checkpoint plus
-        tfkit's files), so Keras' own ``save`` keeps its meaning. Reload with :meth:`load`.
+        tfkit's files), so Keras' own ``save`` keeps its meaning. Reload with :meth:`load`. With
+        ``pytorch_weights`` the folder also holds ``model.safetensors`` under PyTorch names, which
+        PyTorch transformers loads without TensorFlow (e.g. to compare with PyTorch or ONNX Runtime).
 
         Examples:
             >>> clf.save_pretrained("saved_models/reviews/model")          # doctest: +SKIP
@@ -170,7 +173,7 @@ class TextClassifier(keras.Model):
         """
         from tfkit.models.saving import save_classifier
 
-        return save_classifier(self, path, overwrite=overwrite, metrics=metrics)
+        return save_classifier(self, path, overwrite=overwrite, metrics=metrics, pytorch_weights=pytorch_weights)
 
     def save(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
              **_keras_kwargs: Any) -> Path:
@@ -307,8 +310,10 @@ class TextClassifier(keras.Model):
             y: the labels of raw texts (class names, or values for regression).
             validation_data: the same kinds as ``x``: a TextDataset, ``(texts, labels)``,
                 a DataFrame, a dataset of ``(string, label)``, or anything Keras accepts.
-            output_dir: where TensorBoard logs, the best checkpoint and the
-                per-epoch backup go. Without it nothing is written.
+            output_dir: where TensorBoard logs, the best epoch's weights and the
+                per-epoch backup go. Without it nothing is written. The best weights
+                (``checkpoints/best.h5``, for ``load_weights``) are kept only when they are
+                not the weights the model ends with; ``fit_record`` names both epochs.
             resume: continue an interrupted run from ``output_dir``'s backup.
             overwrite: discard such a backup and start over.
             early_stopping_patience: stop after this many epochs without
@@ -376,6 +381,7 @@ class TextClassifier(keras.Model):
             "examples_per_second": (num_examples * epochs_run / seconds) if num_examples and epochs_run else None,
             "optimizer_steps": int(self.optimizer.iterations.numpy()),
             "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+            **tidy_best_weights(all_callbacks, list(history.epoch), writer=is_chief(self.distribute_strategy)),
         }
         return history
 

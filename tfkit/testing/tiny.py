@@ -99,16 +99,7 @@ def write_tiny_checkpoint(path: str | os.PathLike, model_type: str = "bert", wei
 
 def _save_pytorch_style_safetensors(model: Any, file: Path) -> None:
     from safetensors.numpy import save_file
-    from tfkit._compat import convert_tf_weight_name_to_pt_weight_name
 
-    prefix = model.base_model_prefix
-    state: dict[str, np.ndarray] = {}
-    for weight in model.weights:
-        name, transpose = convert_tf_weight_name_to_pt_weight_name(weight.name, tf_weight_shape=weight.shape)
-        if name.startswith(f"{prefix}."):
-            name = name[len(prefix) + 1:]
-        value = weight.numpy()
-        if transpose.name == "SIMPLE":
-            value = value.T
-        state[name] = np.ascontiguousarray(value)
-    save_file(state, str(file))
+    from tfkit.models.saving import pytorch_state
+
+    save_file(pytorch_state(model, strip_prefix=True), str(file))

@@ -1,0 +1,420 @@
+"""tfkit beside its peers on SST-2 (issue 13): inference against PyTorch and ONNX Runtime, and this machine's peak.
+
+The model is the default MiniLM fine-tuned on SST-2 train.tsv without the seeded 2,000-sentence validation
+split (``_common.sst2_clean_model()``); tfkit's variant is chosen on that split, every reported accuracy is
+on dev.tsv (872 sentences).
+
+* ``prepare``: tfkit exports its TFLite variants (float32, dynamic_int8, the selective full_int8; the QAT
+  benchmark's integer-only file of the same base when it exists); the same weights are written once as
+  PyTorch-named safetensors (``save_pretrained(..., pytorch_weights=True)``), which the peers' virtual
+  environment (PyTorch CPU, transformers, ONNX Runtime; made on first use, never in tfkit's dependencies)
+  loads and exports with ``torch.onnx.export``, then quantizes with ONNX Runtime's ``quantize_dynamic``.
+  Dev and validation sentences are tokenized once with tfkit's tokenizer; every runtime gets those ids.
+* ``inference``: every runtime in a fresh process per round (``_peer_runtime.py``, one harness for all):
+  load time, batch-1 latency at real lengths (p50/p90), batch-32 throughput, peak memory, dev accuracy;
+  2 threads and 1, rounds alternating the order. tfkit's reported variant is its fastest at batch 1 whose
+  validation accuracy is within 1 point of its float32 file's.
+* ``peak``: the attainable matmul throughput of this machine (TensorFlow, fp32 and bf16, several sizes,
+  the threads of the runs); each figure is also reported as a fraction of the fp32 peak, from the model's
+  FLOPs at the real token counts.
+
+* ``train_<system>_r<k>``: training on the same seeded 16,000-sentence subset of train.tsv minus the validation
+  split, 2 epochs, from the same checkpoint, 2 threads, A/B/C alternating (the order reversed on odd rounds):
+  ``tfkit train`` with its defaults as the README runs it (output folder, checkpoints, backups, TensorBoard,
+  the validation split as ``--validation``); the naive transformers-TF fit (``finetune_sst2.naive``); PyTorch
+  CPU fine-tuning as its users write it (``_peer_train.py``: length-grouped dynamic padding, AdamW, linear
+  warm-up/decay, tfkit's default learning rate, warm-up and max length). Examples/s of each fit; dev accuracy.
+
+Not yet here: the full-train run of tfkit's defaults (``sst2_default_dev_accuracy``), listed under ``not_measured``.
+
+Run:  python benchmarks/peers_sst2.py [--only prepare inference peak train] [--rounds 2] [--threads 2 1]
+Writes benchmarks/results/peers_sst2.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import (RESULTS, SST2_CLEAN_RUN, acceptance, machine, require_sst2, sst2_clean_model,
+                     sst2_validation_split, write_results)
+
+WORK = SST2_CLEAN_RUN / "peers_benchmark"  # files the parts share (git-ignored, under saved_models/)
+PARTS = RESULTS / "peers_sst2.parts"
+HERE = Path(__file__).resolve().parent
+PEERS_ENV = ("peers", ["torch==2.13.0+cpu", "transformers==4.57.6", "tokenizers==0.22.2", "safetensors==0.8.0",
+                       "onnxruntime==1.32.0", "onnx", "onnxscript", "numpy<2.5", "psutil"])
+TFKIT_VARIANTS = ("float32", "dynamic_int8", "full_int8")
+QAT_FILE = SST2_CLEAN_RUN / "qat_benchmark"  # qat_<variant>seed0_export/tflite/model_qat_int8.tflite
+
+
+def peers_python() -> Path:
+    from tfkit._side_env import side_python
+
+    return side_python(*PEERS_ENV)
+
+
+def runtimes() -> dict[str, tuple[str, str, Path]]:
+    """name -> (python, harness runtime, model path)."""
+    peers = str(peers_python())
+    out = {f"tfkit_{q}": (sys.executable, "litert", WORK / "export" / "tflite" / f"model_{q}.tflite")
+           for q in TFKIT_VARIANTS}
+    qat = json.loads((WORK / "prepared.json").read_text()).get("qat_file")
+    if qat:
+        out["tfkit_qat_int8"] = (sys.executable, "litert", Path(qat))
+    out.update({"torch_fp32": (peers, "torch", WORK / "pytorch"), "torch_dynamic_int8": (peers, "torch_int8", WORK / "pytorch"),
+                "ort_fp32": (peers, "ort", WORK / "onnx" / "model_fp32.onnx"),
+                "ort_int8": (peers, "ort", WORK / "onnx" / "model_int8.onnx")})
+    return out
+
+
+def size_bytes(name: str, path: Path) -> int | None:
+    if path.is_file():
+        return path.stat().st_size
+    if name == "torch_fp32":
+        return (path / "model.safetensors").stat().st_size
+    return None  # torch's dynamic int8 model exists only in memory: its size comes from the harness
+
+
+def tokens(clf, dataset) -> dict[str, np.ndarray]:
+    ids, types_, lengths = [], [], []
+    for text in dataset.texts:
+        enc = clf.tokenizer(text, truncation=True, max_length=clf.config.max_length)
+        ids += enc["input_ids"]
+        types_ += enc.get("token_type_ids", [0] * len(enc["input_ids"]))
+        lengths.append(len(enc["input_ids"]))
+    return {"input_ids": np.asarray(ids, np.int64), "token_type_ids": np.asarray(types_, np.int64),
+            "lengths": np.asarray(lengths, np.int64), "labels": np.asarray(dataset.targets, np.int64)}
+
+
+def part_prepare(args) -> dict:
+    import tfkit
+
+    sst2 = require_sst2()
+    train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
+    dev = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train.labels)
+    validation, rest = sst2_validation_split(train)
+    clf = tfkit.TextClassifier.load(sst2_clean_model(), precision="float32")
+    WORK.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if args.fresh or not all((WORK / "export" / "tflite" / f"model_{q}.tflite").is_file() for q in TFKIT_VARIANTS):
+        tfkit.export(clf, WORK / "export", formats=["tflite"], quantization=list(TFKIT_VARIANTS),
+                     train=rest.subset(np.arange(16000)), validation=validation, overwrite=True,
+                     raw_text=False, mediapipe=False)  # the token-id files, as the peers take token ids
+    export_seconds = time.perf_counter() - start
+    clf.save_pretrained(WORK / "pytorch", overwrite=True, pytorch_weights=True)
+    np.savez(WORK / "dev_tokens.npz", **tokens(clf, dev))
+    np.savez(WORK / "validation_tokens.npz", **tokens(clf, validation))
+    onnx = json.loads(subprocess.run([str(peers_python()), str(HERE / "_peer_runtime.py"), "onnx-export",
+                                      str(WORK / "pytorch"), str(WORK / "onnx")],
+                                     check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    qat_part = RESULTS / "qat_sst2.parts" / "compare.json"  # the QAT benchmark's chosen variant, same base
+    qat_file = None
+    if qat_part.is_file():
+        variant = json.loads(qat_part.read_text()).get("qat_variant", "")
+        candidate = QAT_FILE / f"qat_{variant}seed0_export" / "tflite" / "model_qat_int8.tflite"
+        qat_file = str(candidate) if candidate.is_file() else None
+    keras_dev = float(np.mean(clf.predict_logits(dev).argmax(1) == np.asarray(dev.targets)))
+    record = {"model": str(sst2_clean_model()), "export_seconds": export_seconds, "onnx": onnx, "qat_file": qat_file,
+              "keras_dev_accuracy": keras_dev, "max_length": clf.config.max_length,
+              "hf_config": {k: clf.hf_config.to_dict()[k] for k in ("num_hidden_layers", "hidden_size",
+                                                                     "intermediate_size", "num_labels")}}
+    (WORK / "prepared.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def harness(python: str, runtime: str, model: Path, tokens_file: Path, threads: int, batch1: bool = True) -> dict:
+    out = WORK / "last_run.json"
+    command = [python, str(HERE / "_peer_runtime.py"), runtime, str(model), str(tokens_file), "--threads",
+               str(threads), "--out", str(out)] + ([] if batch1 else ["--no-batch1"])
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
+def part_inference(args) -> dict:
+    table = runtimes()
+    dev_labels = np.load(WORK / "dev_tokens.npz")["labels"]
+    val_labels = np.load(WORK / "validation_tokens.npz")["labels"]
+    # The choice among tfkit's variants: validation accuracy (batch-32 pass, 2,000 sentences), never dev.
+    validation = {}
+    for name, (python, runtime, model) in table.items():
+        if name.startswith("tfkit_"):
+            run = harness(python, runtime, model, WORK / "validation_tokens.npz", 2, batch1=False)
+            validation[name] = float(np.mean(np.asarray(run["b32_predictions"]) == val_labels))
+    runs: dict[str, dict[int, list[dict]]] = {name: {t: [] for t in args.threads} for name in table}
+    for threads in args.threads:
+        for round_ in range(args.rounds):
+            order = list(table) if round_ % 2 == 0 else list(table)[::-1]
+            for name in order:
+                python, runtime, model = table[name]
+                print(f"threads {threads}, round {round_}: {name}", flush=True)
+                runs[name][threads].append(harness(python, runtime, model, WORK / "dev_tokens.npz", threads))
+    rows = {}
+    for name, by_threads in runs.items():
+        first = by_threads[args.threads[0]][0]
+        row = {"dev_accuracy": float(np.mean(np.asarray(first["predictions"]) == dev_labels)),
+               "b32_agreement_with_b1": float(np.mean(np.asarray(first["b32_predictions"]) ==
+                                                      np.asarray(first["predictions"]))),
+               "size_bytes": size_bytes(name, table[name][2]) or first.get("size_bytes"),
+               "versions": first["versions"], "validation_accuracy": validation.get(name)}
+        for threads, results in by_threads.items():
+            times = np.concatenate([r["batch1_ms"] for r in results])
+            row[f"threads_{threads}"] = {
+                "p50_ms": float(np.percentile(times, 50)), "p90_ms": float(np.percentile(times, 90)),
+                "mean_ms": float(np.mean(times)),
+                "p50_ms_by_round": [float(np.percentile(r["batch1_ms"], 50)) for r in results],
+                "b32_sentences_per_second": float(np.median([r["b32_sentences_per_second"] for r in results])),
+                "b32_by_round": [r["b32_sentences_per_second"] for r in results],
+                "load_seconds": float(np.median([r["load_seconds"] for r in results])),
+                "start_to_ready_seconds": float(np.median([r["start_to_ready_seconds"] for r in results])),
+                "peak_rss_mb": float(max(r["peak_rss_mb"] for r in results))}
+        rows[name] = row
+    return {"rows": rows, "rounds": args.rounds, "threads": args.threads}
+
+
+def part_peak(args) -> dict:
+    """Attainable matmul throughput: square TF matmuls of several sizes, best of repeats, per dtype and threads."""
+    import tensorflow as tf
+
+    threads = max(args.threads)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    rows = {}
+    for dtype in ("float32", "bfloat16"):
+        for n in (256, 512, 1024, 2048, 3072):
+            a = tf.random.normal((n, n), dtype=tf.float32)
+            a, b = tf.cast(a, dtype), tf.cast(tf.transpose(a), dtype)
+            matmul = tf.function(lambda x, y: tf.linalg.matmul(x, y))
+            matmul(a, b).numpy()
+            repeats = max(3, int(2e10 / (2 * n ** 3)))
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                for _ in range(repeats):
+                    out = matmul(a, b)
+                out.numpy()
+                best = min(best, (time.perf_counter() - start) / repeats)
+            rows[f"{dtype}_{n}"] = {"dtype": dtype, "n": n, "seconds": best, "gflops": 2 * n ** 3 / best / 1e9}
+    peak = {dtype: max(r["gflops"] for r in rows.values() if r["dtype"] == dtype) for dtype in ("float32", "bfloat16")}
+    return {"threads": threads, "sizes": rows, "peak_gflops": peak}
+
+
+def forward_flops(lengths: np.ndarray, hf: dict) -> np.ndarray:
+    """Matmul FLOPs of one forward pass per sentence: per layer the four attention projections and the two
+    feed-forward matmuls (2 FLOPs per multiply-add per token) plus scores and context (2 x 2 T^2 H)."""
+    h, i, layers = hf["hidden_size"], hf["intermediate_size"], hf["num_hidden_layers"]
+    t = lengths.astype(np.float64)
+    per_layer = 2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h
+    return layers * per_layer + 2 * (h * h + h * hf["num_labels"])  # + pooler and classifier (one token)
+
+
+TRAIN_SYSTEMS = ("tfkit", "naive", "pytorch")
+TRAIN_DATA = Path(tempfile.gettempdir()) / "tfkit_peers_sst2"  # the subset as TSV lines, outside the repository
+
+
+def train_sets(args):
+    """(subset, validation, dev) datasets and TSV files of the subset and the validation split (the lines of
+    train.tsv themselves, so ``tfkit train`` reads exactly what the others get)."""
+    import tfkit
+
+    sst2 = require_sst2()
+    train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
+    dev = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train.labels)
+    order = np.random.default_rng(0).permutation(len(train))  # sst2_validation_split's order
+    validation, rest = sst2_validation_split(train)
+    subset = rest.subset(np.arange(args.train_subset))
+    header, *rows = [line for line in (sst2 / "train.tsv").read_text(encoding="utf-8").split("\n") if line]
+    if len(rows) != len(train):
+        raise SystemExit(f"{sst2 / 'train.tsv'}: {len(rows)} lines but {len(train)} sentences read")
+    TRAIN_DATA.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, indices in (("subset", order[2000:2000 + args.train_subset]), ("validation", order[:2000])):
+        files[name] = TRAIN_DATA / f"{name}.tsv"
+        files[name].write_text("\n".join([header] + [rows[i] for i in indices]) + "\n", encoding="utf-8")
+    return subset, validation, dev, files
+
+
+def part_train(args, system: str, round_: int) -> dict:
+    import tfkit
+    from tfkit.models.checkpoint import default_checkpoint
+
+    subset, validation, dev, files = train_sets(args)
+    targets = np.asarray(dev.targets)
+    if system == "tfkit":
+        out = TRAIN_DATA / f"tfkit_run_r{round_}"
+        command = ["tfkit", "train", str(files["subset"]), "--validation", str(files["validation"]), "--text-column",
+                   "sentence", "--label-column", "label", "--output", str(out), "--epochs", str(args.train_epochs),
+                   "--overwrite"]
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        wall = time.perf_counter() - start
+        stage = json.loads((out / "01_finetune" / "stage.json").read_text())
+        clf = tfkit.TextClassifier.load(out / "01_finetune" / "model")
+        accuracy = float(np.mean(clf.predict_logits(dev).argmax(1) == targets))
+        sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in (out / "01_finetune").iterdir()
+                 if p.is_dir()}
+        return {"command": " ".join(command), "wall_seconds": wall, "seconds": stage["metrics"]["train_seconds"],
+                "examples_per_second": stage["metrics"]["train_examples_per_second"], "dev_accuracy": accuracy,
+                "stage_config": stage["config"], "folder_bytes": sizes}
+    if system == "naive":
+        sys.path.insert(0, str(HERE))
+        from finetune_sst2 import naive
+
+        return naive(subset, dev, args.train_epochs)
+    clf = tfkit.TextClassifier.from_pretrained(default_checkpoint(), labels=subset.labels)  # tfkit's tokenizer and max length
+    defaults = clf.training_config
+    np.savez(TRAIN_DATA / "subset_tokens.npz", **tokens(clf, subset))
+    np.savez(TRAIN_DATA / "dev_tokens.npz", **tokens(clf, dev))
+    out = TRAIN_DATA / "pytorch_run.json"
+    subprocess.run([str(peers_python()), str(HERE / "_peer_train.py"), str(default_checkpoint()),
+                    str(TRAIN_DATA / "subset_tokens.npz"), str(TRAIN_DATA / "dev_tokens.npz"), "--epochs",
+                    str(args.train_epochs), "--learning-rate", str(defaults.learning_rate), "--warmup-ratio",
+                    str(defaults.warmup_ratio), "--weight-decay", str(defaults.weight_decay), "--batch-size",
+                    str(defaults.batch_size), "--threads", "2", "--seed", str(round_), "--out", str(out)], check=True)
+    return {**json.loads(out.read_text()), "max_length": clf.config.max_length}
+
+
+def train_parts(rounds: int) -> list[str]:
+    return [f"train_{system}_r{r}" for r in range(rounds)
+            for system in (TRAIN_SYSTEMS if r % 2 == 0 else TRAIN_SYSTEMS[::-1])]
+
+
+def run_part(name: str, args) -> dict:
+    if name.startswith("train_"):
+        _, system, round_ = name.split("_")
+        return part_train(args, system, int(round_.removeprefix("r")))
+    return {"prepare": part_prepare, "inference": part_inference, "peak": part_peak}[name](args)
+
+
+def train_summary(parts: dict) -> dict | None:
+    runs = {system: [parts[n] for n in sorted(parts) if n.startswith(f"train_{system}_r")] for system in TRAIN_SYSTEMS}
+    if not all(runs.values()):
+        return None
+    median = {system: {"examples_per_second": float(np.median([r["examples_per_second"] for r in rs])),
+                       "dev_accuracy": float(np.median([r["dev_accuracy"] for r in rs])),
+                       "runs": [{k: r[k] for k in ("examples_per_second", "seconds", "dev_accuracy")} for r in rs]}
+              for system, rs in runs.items()}
+    return median
+
+
+def summarise() -> None:
+    parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
+    prepared, inference, peak = parts["prepare"], parts["inference"], parts["peak"]
+    rows, threads = inference["rows"], inference["threads"][0]
+    key = f"threads_{threads}"
+    float_val = rows["tfkit_float32"]["validation_accuracy"]
+    eligible = [n for n, r in rows.items() if n.startswith("tfkit_") and r["validation_accuracy"] >= float_val - 0.01]
+    chosen = min(eligible, key=lambda n: rows[n][key]["p50_ms"])
+    ort = rows["ort_int8"]
+    lengths = np.load(WORK / "dev_tokens.npz")["lengths"] if (WORK / "dev_tokens.npz").is_file() else None
+    flops = float(np.mean(forward_flops(lengths, prepared["hf_config"]))) if lengths is not None else \
+        inference.get("mean_forward_flops")
+    achieved_b1 = flops / (rows[chosen][key]["mean_ms"] / 1000.0)
+    record = {
+        "machine": machine(), "model": prepared["model"], "prepared": prepared, "peak": peak, "inference": inference,
+        "chosen_variant": {"name": chosen, "rule": "fastest tfkit file at batch 1 (p50, 2 threads) whose validation "
+                                                   "accuracy is within 1 point of tfkit's float32 file's",
+                           "eligible": eligible},
+        "mean_forward_flops_per_dev_sentence": flops,
+        "not_measured": ["sst2_default_dev_accuracy"],
+        "acceptance": {
+            "latency_ratio_vs_ort_int8": acceptance(rows[chosen][key]["p50_ms"] / ort[key]["p50_ms"], "<=", 0.6),
+            "b32_throughput_ratio_vs_ort_int8": acceptance(
+                rows[chosen][key]["b32_sentences_per_second"] / ort[key]["b32_sentences_per_second"], ">=", 1.0),
+            "size_ratio_vs_ort_int8": acceptance(rows[chosen]["size_bytes"] / ort["size_bytes"], "reported"),
+            "fraction_of_peak_b1": acceptance(achieved_b1 / (peak["peak_gflops"]["float32"] * 1e9), "reported"),
+        },
+    }
+    training = train_summary(parts)
+    record["training"] = training
+    if training:
+        tk, nv, pt = training["tfkit"], training["naive"], training["pytorch"]
+        tokens_per_example = float(np.mean(np.load(TRAIN_DATA / "subset_tokens.npz")["lengths"])) \
+            if (TRAIN_DATA / "subset_tokens.npz").is_file() else None
+        record["acceptance"].update({
+            "default_speedup_vs_naive": acceptance(tk["examples_per_second"] / nv["examples_per_second"], ">=", 3.0),
+            "speedup_vs_pytorch": acceptance(tk["examples_per_second"] / pt["examples_per_second"], ">=", 1.0),
+            "accuracy_vs_pytorch": acceptance(100 * (tk["dev_accuracy"] - pt["dev_accuracy"]), ">=", -0.3),
+        })
+        if tokens_per_example:  # training = 3 forward passes' matmuls (forward, and two for the backward pass)
+            train_flops = 3 * float(np.mean(forward_flops(np.load(TRAIN_DATA / "subset_tokens.npz")["lengths"],
+                                                         prepared["hf_config"])))
+            record["train_flops_per_example"] = train_flops
+            record["acceptance"]["fraction_of_peak_train"] = acceptance(
+                train_flops * tk["examples_per_second"] / (peak["peak_gflops"]["float32"] * 1e9), "reported")
+    else:
+        record["not_measured"] += ["default_speedup_vs_naive", "speedup_vs_pytorch", "accuracy_vs_pytorch",
+                                   "fraction_of_peak_train"]
+    for entry, value in record["acceptance"].items():
+        if value["target"].startswith("reported"):
+            value["target"] = "reported"
+    header = ["runtime", "dev accuracy", "validation accuracy", "size MB"]
+    for t in inference["threads"]:
+        header += [f"b1 p50 ms ({t} thr)", f"b1 p90 ms ({t} thr)", f"b32 sent/s ({t} thr)"]
+    header += ["load s", "peak RSS MB", "b1 fraction of fp32 peak"]
+    table = [tuple(header)]
+    for name, row in rows.items():
+        cells = [name + (" (chosen)" if name == chosen else ""), f"{row['dev_accuracy']:.4f}",
+                 "" if row["validation_accuracy"] is None else f"{row['validation_accuracy']:.4f}",
+                 "" if row["size_bytes"] is None else f"{row['size_bytes'] / 1e6:.1f}"]
+        for t in inference["threads"]:
+            r = row[f"threads_{t}"]
+            cells += [f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['b32_sentences_per_second']:.0f}"]
+        r = row[key]
+        cells += [f"{r['load_seconds']:.2f}", f"{r['peak_rss_mb']:.0f}",
+                  f"{flops / (r['mean_ms'] / 1000.0) / (peak['peak_gflops']['float32'] * 1e9):.3f}"]
+        table.append(tuple(cells))
+    write_results("peers_sst2", record, table, "tfkit beside PyTorch and ONNX Runtime: SST-2 dev inference")
+    lines = ["", f"Peak matmul throughput ({peak['threads']} threads, TensorFlow): "
+             + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in peak["peak_gflops"].items())
+             + f"; by size: " + ", ".join(f"{r['dtype']} {r['n']}: {r['gflops']:.0f}" for r in peak["sizes"].values()),
+             f"A dev sentence's forward pass costs {flops / 1e6:.1f} MFLOP on average (matmuls at the real token "
+             "counts); the fraction column is that over the mean batch-1 latency, against the fp32 peak.",
+             "Not measured yet: " + ", ".join(record["not_measured"]) + "."]
+    if training:
+        lines += ["", "Training, same 16,000 sentences, 2 epochs, 2 threads (median of the rounds; each run listed):", "",
+                  "| system | examples/s | dev accuracy | runs (examples/s, dev accuracy) |", "|---|---|---|---|"]
+        for system, r in training.items():
+            lines.append(f"| {system} | {r['examples_per_second']:.1f} | {r['dev_accuracy']:.4f} | "
+                         + "; ".join(f"{x['examples_per_second']:.1f}, {x['dev_accuracy']:.4f}" for x in r["runs"]) + " |")
+    with open(RESULTS / "peers_sst2.md", "a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, help="parts to (re)run, of prepare inference peak")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, nargs="+", default=[2, 1])
+    parser.add_argument("--fresh", action="store_true", help="export tfkit's files again")
+    parser.add_argument("--train-subset", type=int, default=16000)
+    parser.add_argument("--train-epochs", type=int, default=2)
+    parser.add_argument("--train-rounds", type=int, default=2)
+    parser.add_argument("--part", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--summarise-only", action="store_true")
+    args = parser.parse_args()
+    if args.part:
+        PARTS.mkdir(parents=True, exist_ok=True)
+        result = {**run_part(args.part, args), "settings": {k: v for k, v in vars(args).items() if k != "part"}}
+        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+        return
+    if not args.summarise_only:
+        names = args.only or ["prepare", "inference", "peak", "train"]
+        names = [n for name in names for n in (train_parts(args.train_rounds) if name == "train" else [name])]
+        for name in names:
+            print("Running part", name, flush=True)
+            subprocess.run([sys.executable, __file__, "--part", name, "--rounds", str(args.rounds), "--threads",
+                            *map(str, args.threads), "--train-subset", str(args.train_subset), "--train-epochs",
+                            str(args.train_epochs)] + (["--fresh"] if args.fresh else []), check=True)
+    summarise()
+
+
+if __name__ == "__main__":
+    main()
