@@ -103,12 +103,12 @@ def part_prepare(args) -> dict:
     validation, rest = sst2_validation_split(train)
     clf = tfkit.TextClassifier.load(sst2_clean_model(), precision="float32")
     WORK.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, export_seconds = time.perf_counter(), None  # None: the files of an earlier run were reused
     if args.fresh or not all((WORK / "export" / "tflite" / f"model_{q}.tflite").is_file() for q in TFKIT_VARIANTS):
         tfkit.export(clf, WORK / "export", formats=["tflite"], quantization=list(TFKIT_VARIANTS),
                      train=rest.subset(np.arange(16000)), validation=validation, overwrite=True,
                      raw_text=False, mediapipe=False)  # the token-id files, as the peers take token ids
-    export_seconds = time.perf_counter() - start
+        export_seconds = time.perf_counter() - start
     clf.save_pretrained(WORK / "pytorch", overwrite=True, pytorch_weights=True)
     np.savez(WORK / "dev_tokens.npz", **tokens(clf, dev))
     np.savez(WORK / "validation_tokens.npz", **tokens(clf, validation))
@@ -124,8 +124,9 @@ def part_prepare(args) -> dict:
     keras_dev = float(np.mean(clf.predict_logits(dev).argmax(1) == np.asarray(dev.targets)))
     record = {"model": str(sst2_clean_model()), "export_seconds": export_seconds, "onnx": onnx, "qat_file": qat_file,
               "keras_dev_accuracy": keras_dev, "max_length": clf.config.max_length,
-              "hf_config": {k: clf.hf_config.to_dict()[k] for k in ("num_hidden_layers", "hidden_size",
-                                                                     "intermediate_size", "num_labels")}}
+              "hf_config": {**{k: getattr(clf.hf_config, k) for k in ("num_hidden_layers", "hidden_size",
+                                                                       "intermediate_size")},
+                            "num_labels": clf.config.num_outputs}}
     (WORK / "prepared.json").write_text(json.dumps(record, indent=1))
     return record
 
