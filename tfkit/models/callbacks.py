@@ -43,9 +43,9 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
         super().__init__(filepath, monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True)
         self.saved_epoch: int | None = None
 
-    def _save_model(self, epoch, batch, logs):  # noqa: ANN001  (Keras' hook)
+    def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001  (Keras' public hook, not its private _save_model)
         before = self.best
-        super()._save_model(epoch, batch, logs)
+        super().on_epoch_end(epoch, logs)
         if self.best != before:  # it improved, so the file was written
             self.saved_epoch = epoch
 
