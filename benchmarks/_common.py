@@ -96,6 +96,26 @@ def sst2_validation_split(train):
     return train.subset(order[:2000]), train.subset(order[2000:])
 
 
+def write_sst2_split_files(folder: Path, subset: int | None = None) -> dict[str, Path]:
+    """train.tsv's own lines, split as :func:`sst2_validation_split` splits them, written as TSV files for CLI runs:
+    ``validation`` (the 2,000 sentences), ``rest`` (the others) and, with ``subset``, ``subset`` (the first
+    ``subset`` of ``rest``). Returns name -> path; existing files are rewritten (they are cheap)."""
+    import numpy as np
+
+    sst2 = require_sst2()
+    header, *rows = [line for line in (sst2 / "train.tsv").read_text(encoding="utf-8").split("\n") if line]
+    order = np.random.default_rng(0).permutation(len(rows))  # sst2_validation_split's order
+    splits = {"validation": order[:2000], "rest": order[2000:]}
+    if subset:
+        splits["subset"] = order[2000:2000 + subset]
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, indices in splits.items():
+        files[name] = folder / f"{name}.tsv"
+        files[name].write_text("\n".join([header] + [rows[i] for i in indices]) + "\n", encoding="utf-8")
+    return files
+
+
 def sst2_clean_model() -> Path:
     """The default MiniLM fine-tuned like ``sst2_finetuned_model`` (3 epochs, lr 1e-4, frozen embeddings, max
     length 64, batch 32, the last epoch kept) but on train.tsv *without* the seeded validation split, which

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from _common import (RESULTS, SST2_CLEAN_RUN, acceptance, machine, require_sst2, sst2_clean_model,
-                     sst2_validation_split, write_results)
+                     sst2_validation_split, write_results, write_sst2_split_files)
 
 WORK = SST2_CLEAN_RUN / "peers_benchmark"  # files the parts share (git-ignored, under saved_models/)
 PARTS = RESULTS / "peers_sst2.parts"
@@ -228,17 +228,11 @@ def train_sets(args):
     sst2 = require_sst2()
     train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
     dev = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train.labels)
-    order = np.random.default_rng(0).permutation(len(train))  # sst2_validation_split's order
     validation, rest = sst2_validation_split(train)
     subset = rest.subset(np.arange(args.train_subset))
-    header, *rows = [line for line in (sst2 / "train.tsv").read_text(encoding="utf-8").split("\n") if line]
-    if len(rows) != len(train):
-        raise SystemExit(f"{sst2 / 'train.tsv'}: {len(rows)} lines but {len(train)} sentences read")
-    TRAIN_DATA.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for name, indices in (("subset", order[2000:2000 + args.train_subset]), ("validation", order[:2000])):
-        files[name] = TRAIN_DATA / f"{name}.tsv"
-        files[name].write_text("\n".join([header] + [rows[i] for i in indices]) + "\n", encoding="utf-8")
+    files = write_sst2_split_files(TRAIN_DATA, args.train_subset)
+    if len(files["rest"].read_text(encoding="utf-8").splitlines()) - 1 != len(rest):
+        raise SystemExit(f"{files['rest']}: its lines do not match the {len(rest)} sentences tfkit read")
     return subset, validation, dev, files
 
 

@@ -88,7 +88,8 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dropout", type=float, default=None,
                    help="override the checkpoint's dropout (with --lora-rank the default is 0: the frozen base "
                         "trains without dropout)")
-    p.add_argument("--freeze-embeddings", action="store_true", help="do not train the embedding layer")
+    p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=d.freeze_embeddings,
+                   help=f"do not train the embedding layer (default {'on' if d.freeze_embeddings else 'off'})")
     p.add_argument("--freeze-layers", type=int, default=0, help="do not train the lowest N transformer layers")
     p.add_argument("--precision", default=d.precision, choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
                    help=f"compute precision (default {d.precision}; mixed_bfloat16 for CPUs with AMX, "

@@ -1,0 +1,190 @@
+"""Defaults chosen by measurement (issue 13): a grid of ``tfkit train`` settings on SST-2, and the chosen defaults
+confirmed on the full train split.
+
+- **Grid**: ``tfkit train`` as users run it (output folder, checkpoints, backups, TensorBoard, per-epoch
+  validation) on the seeded 16,000-sentence subset of train.tsv that ``peers_sst2.py`` trains on, 2 epochs,
+  the seeded 2,000-sentence validation split as ``--validation``. Every setting a grid point names is passed
+  explicitly, so a point means the same whatever the defaults are. Rule: the fastest point (examples/s of fit)
+  whose final *validation* accuracy is within 0.3 points of the best point's. Dev accuracy is reported, never
+  used to choose.
+- **Full runs**: ``tfkit train`` with **no settings flags** (only the data, columns, output and ``--seed``) on
+  train.tsv without the validation split (65,349 sentences), that split as validation, one run per seed; dev.tsv
+  accuracy of each saved model. ``sst2_default_dev_accuracy`` is their mean (target >= 0.91), and
+  ``defaults_are_chosen`` says whether the code's defaults are the grid's choice (a full run of other
+  defaults would not confirm anything).
+
+Run:  python benchmarks/defaults_sst2.py [--only grid full] [--seeds 0 1]
+Writes benchmarks/results/defaults_sst2.{json,md}; each part's record is kept in defaults_sst2.parts/ and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import RESULTS, ROOT, acceptance, machine, require_sst2, write_results, write_sst2_split_files
+
+PARTS = RESULTS / "defaults_sst2.parts"
+DATA = Path(tempfile.gettempdir()) / "tfkit_peers_sst2"  # the same TSV files peers_sst2.py writes
+GRID_RUNS = Path(tempfile.gettempdir()) / "tfkit_defaults_grid"
+FULL_RUNS = ROOT / "saved_models" / "sst2_defaults"  # full-train runs, kept (git-ignored) for reuse
+SUBSET, GRID_EPOCHS, TOLERANCE_POINTS = 16000, 2, 0.3
+COLUMNS = ["--text-column", "sentence", "--label-column", "label"]
+
+# name -> the settings a point fixes (FinetuneConfig field names). batch_size is ignored under batch_tokens.
+GRID: dict[str, dict] = {
+    "trainable_b32_lr5e-5": {"freeze_embeddings": False, "batch_size": 32, "batch_tokens": None, "learning_rate": 5e-5},
+    "frozen_b32_lr5e-5": {"freeze_embeddings": True, "batch_size": 32, "batch_tokens": None, "learning_rate": 5e-5},
+    "frozen_b32_lr1e-4": {"freeze_embeddings": True, "batch_size": 32, "batch_tokens": None, "learning_rate": 1e-4},
+    "frozen_t2048_lr1e-4": {"freeze_embeddings": True, "batch_size": 32, "batch_tokens": 2048, "learning_rate": 1e-4},
+    "frozen_t2048_lr2e-4": {"freeze_embeddings": True, "batch_size": 32, "batch_tokens": 2048, "learning_rate": 2e-4},
+}
+
+
+def flags(settings: dict) -> list[str]:
+    out = ["--freeze-embeddings" if settings["freeze_embeddings"] else "--no-freeze-embeddings",
+           "--learning-rate", repr(settings["learning_rate"]), "--batch-size", str(settings["batch_size"])]
+    if settings["batch_tokens"]:
+        out += ["--batch-tokens", str(settings["batch_tokens"])]
+    return out
+
+
+def code_defaults() -> dict:
+    """The settings ``tfkit train`` uses without flags, in the grid's terms."""
+    from tfkit.pipeline.finetune import FinetuneConfig
+
+    d = FinetuneConfig()
+    return {"freeze_embeddings": d.freeze_embeddings, "batch_size": d.resolved_batch_size,
+            "batch_tokens": d.batch_tokens, "learning_rate": d.resolved_learning_rate}
+
+
+def epoch_accuracies(stage: Path) -> list[float]:
+    """Validation accuracy after each epoch, read back from the run's TensorBoard logs (what a user sees there)."""
+    import tensorflow as tf
+
+    values = {}
+    for events in sorted((stage / "logs" / "validation").glob("events.out.tfevents*")):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                if value.tag == "epoch_accuracy":
+                    values[event.step] = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") \
+                        else value.simple_value
+    return [values[k] for k in sorted(values)]
+
+
+def dev_accuracy(model_dir: Path) -> float:
+    import tfkit
+
+    sst2 = require_sst2()
+    train_labels = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label").labels
+    dev = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train_labels)
+    clf = tfkit.TextClassifier.load(model_dir)
+    return float(np.mean(clf.predict_logits(dev).argmax(1) == np.asarray(dev.targets)))
+
+
+def train_run(command: list[str], out: Path) -> dict:
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    wall = time.perf_counter() - start
+    stage_dir = out / "01_finetune"
+    stage = json.loads((stage_dir / "stage.json").read_text())
+    sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in stage_dir.iterdir() if p.is_dir()}
+    from tfkit.models.config import resolve_precision
+
+    return {"command": " ".join(command), "wall_seconds": wall, "seconds": stage["metrics"]["train_seconds"],
+            "examples_per_second": stage["metrics"]["train_examples_per_second"],
+            "validation_accuracy": stage["metrics"]["accuracy"], "epoch_validation_accuracy": epoch_accuracies(stage_dir),
+            "dev_accuracy": dev_accuracy(stage_dir / "model"), "stage_config": stage["config"],
+            "precision": resolve_precision(stage["config"]["precision"]).value, "folder_bytes": sizes}
+
+
+def part_grid(name: str) -> dict:
+    files = write_sst2_split_files(DATA, SUBSET)
+    out = GRID_RUNS / name
+    command = ["tfkit", "train", str(files["subset"]), "--validation", str(files["validation"]), *COLUMNS,
+               "--output", str(out), "--epochs", str(GRID_EPOCHS), "--seed", "0", "--overwrite", *flags(GRID[name])]
+    return {"settings": GRID[name], **train_run(command, out)}
+
+
+def part_full(seed: int) -> dict:
+    files = write_sst2_split_files(DATA, SUBSET)
+    out = FULL_RUNS / f"seed{seed}"
+    command = ["tfkit", "train", str(files["rest"]), "--validation", str(files["validation"]), *COLUMNS,
+               "--output", str(out), "--seed", str(seed)]
+    if (out / "01_finetune").exists():
+        command.append("--resume")  # an interrupted run continues from its per-epoch backup
+    return {"defaults": code_defaults(), **train_run(command, out)}
+
+
+def choose(grid: dict) -> tuple[str, list[str]]:
+    best = max(r["validation_accuracy"] for r in grid.values())
+    eligible = [n for n, r in grid.items() if 100 * (best - r["validation_accuracy"]) <= TOLERANCE_POINTS]
+    return max(eligible, key=lambda n: grid[n]["examples_per_second"]), eligible
+
+
+def summarise() -> None:
+    parts = {p.stem: json.loads(p.read_text()) for p in sorted(PARTS.glob("*.json"))}
+    grid = {n.removeprefix("grid_"): r for n, r in parts.items() if n.startswith("grid_")}
+    full = {n: r for n, r in parts.items() if n.startswith("full_")}
+    chosen, eligible = choose(grid) if grid else (None, [])
+    defaults = code_defaults()
+    matches = chosen is not None and all(
+        defaults[k] == v for k, v in GRID[chosen].items() if not (k == "batch_size" and GRID[chosen]["batch_tokens"]))
+    record = {"machine": machine(), "grid": grid, "full_runs": full, "code_defaults": defaults,
+              "choice": {"chosen": chosen, "eligible": eligible,
+                         "rule": f"fastest grid point whose validation accuracy is within {TOLERANCE_POINTS} points "
+                                 "of the best point's (dev accuracy not used)"},
+              "acceptance": {"defaults_are_chosen": acceptance(float(matches), "==", 1.0)}}
+    runs_of_defaults = [r for r in full.values() if r["defaults"] == defaults]
+    if runs_of_defaults:
+        record["acceptance"]["sst2_default_dev_accuracy"] = acceptance(
+            float(np.mean([r["dev_accuracy"] for r in runs_of_defaults])), ">=", 0.91)
+        record["acceptance"]["sst2_default_runs"] = acceptance(len(runs_of_defaults), ">=", 2)
+    table = [("run", "settings", "precision", "examples/s", "fit s", "validation acc by epoch", "validation acc",
+              "dev acc")]
+    for name, r in grid.items():
+        table.append((f"grid {name}" + (" (chosen)" if name == chosen else ""), " ".join(flags(r["settings"])),
+                      r["precision"], f"{r['examples_per_second']:.1f}", f"{r['seconds']:.0f}",
+                      ", ".join(f"{a:.4f}" for a in r["epoch_validation_accuracy"]), f"{r['validation_accuracy']:.4f}",
+                      f"{r['dev_accuracy']:.4f}"))
+    for name, r in full.items():
+        table.append((f"full train {name}", "defaults: " + json.dumps(r["defaults"]), r["precision"],
+                      f"{r['examples_per_second']:.1f}", f"{r['seconds']:.0f}",
+                      ", ".join(f"{a:.4f}" for a in r["epoch_validation_accuracy"]), f"{r['validation_accuracy']:.4f}",
+                      f"{r['dev_accuracy']:.4f}"))
+    write_results("defaults_sst2", record, table, "Defaults chosen by measurement: tfkit train on SST-2")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, choices=["grid", "full"], help="which parts to run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds of the full-train runs")
+    parser.add_argument("--redo", action="store_true", help="rerun parts that already have a record")
+    parser.add_argument("--part", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.part:  # one part per process: each run starts TensorFlow fresh
+        kind, _, key = args.part.partition("_")
+        result = part_grid(key) if kind == "grid" else part_full(int(key.removeprefix("s")))
+        PARTS.mkdir(parents=True, exist_ok=True)
+        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+        return
+    wanted = args.only or ["grid", "full"]
+    names = ([f"grid_{n}" for n in GRID] if "grid" in wanted else []) + \
+            ([f"full_s{s}" for s in args.seeds] if "full" in wanted else [])
+    for name in names:
+        if (PARTS / f"{name}.json").is_file() and not args.redo:
+            continue
+        print("Running part", name, flush=True)
+        subprocess.run([sys.executable, __file__, "--part", name], check=True)
+    summarise()
+
+
+if __name__ == "__main__":
+    main()
