@@ -18,10 +18,12 @@ their allocators), then one timed pass.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import resource
 import sys
+import tempfile
 import time
 import types
 from pathlib import Path
@@ -167,7 +169,7 @@ def onnx_export(pytorch_dir: str, out_dir: str) -> dict:
     from onnxruntime.quantization.shape_inference import quant_pre_process
     from transformers import AutoModelForSequenceClassification
 
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # absolute: the quantizer runs in a scratch folder
     out.mkdir(parents=True, exist_ok=True)
     net = AutoModelForSequenceClassification.from_pretrained(pytorch_dir, torch_dtype=torch.float32).eval()
     example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in INPUTS)
@@ -177,8 +179,10 @@ def onnx_export(pytorch_dir: str, out_dir: str) -> dict:
                       dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, dynamo=False)
     onnx.checker.check_model(str(fp32))
     prepared = out / "model_fp32_preprocessed.onnx"  # shape inference and graph clean-up first, as ORT advises
-    quant_pre_process(str(fp32), str(prepared), auto_merge=True)
-    quantize_dynamic(str(prepared), str(int8), weight_type=QuantType.QInt8)
+    # Both write scratch files (sym_shape_infer_temp.onnx, <uuid>.data) into the working folder: give them one to drop.
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        quant_pre_process(str(fp32), str(prepared), auto_merge=True)
+        quantize_dynamic(str(prepared), str(int8), weight_type=QuantType.QInt8)
     return {"fp32": str(fp32), "int8": str(int8), "exporter": "torch.onnx.export (TorchScript), opset 17",
             "quantizer": "onnxruntime.quantization quant_pre_process, then quantize_dynamic (QInt8 weights)"}
 
