@@ -138,3 +138,25 @@ def sst2_clean_model() -> Path:
     clf.fit(rest, validation_data=validation, epochs=3, output_dir=fit_dir, resume=fit_dir.exists(), verbose=2)
     clf.save_pretrained(model_dir)
     return model_dir
+
+
+def save_part(parts: Path, name: str, record: dict[str, Any]) -> None:
+    """Writes one part's record as ``parts/<name>.json`` (through a temporary file, so a killed part leaves none),
+    with the machine it ran on (parts of one record may come from different sessions)."""
+    record = {**record, "part_machine": machine()}
+    parts.mkdir(parents=True, exist_ok=True)
+    scratch = parts / f".{name}.json.tmp"
+    scratch.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    scratch.replace(parts / f"{name}.json")
+
+
+def run_parts(script: str, parts: Path, names: list[str], forwarded: list[str] = (), redo: bool = False) -> None:
+    """Runs each part of a benchmark in its own process (``python SCRIPT --part NAME *FORWARDED``: TensorFlow
+    starts fresh, and a crash costs one part), in order; parts that already have a record are skipped unless
+    ``redo``. The part process ends with :func:`save_part`."""
+    for name in names:
+        if (parts / f"{name}.json").is_file() and not redo:
+            print("Reusing part", name, flush=True)
+            continue
+        print("Running part", name, flush=True)
+        subprocess.run([sys.executable, script, "--part", name, *forwarded], check=True)

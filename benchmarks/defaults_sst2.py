@@ -22,14 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _common import RESULTS, ROOT, acceptance, machine, require_sst2, write_results, write_sst2_split_files
+from _common import (RESULTS, ROOT, acceptance, machine, require_sst2, run_parts, save_part, write_results,
+                     write_sst2_split_files)
 
 PARTS = RESULTS / "defaults_sst2.parts"
 DATA = Path(tempfile.gettempdir()) / "tfkit_peers_sst2"  # the same TSV files peers_sst2.py writes
@@ -171,18 +171,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.part:  # one part per process: each run starts TensorFlow fresh
         kind, _, key = args.part.partition("_")
-        result = part_grid(key) if kind == "grid" else part_full(int(key.removeprefix("s")))
-        PARTS.mkdir(parents=True, exist_ok=True)
-        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+        save_part(PARTS, args.part, part_grid(key) if kind == "grid" else part_full(int(key.removeprefix("s"))))
         return
     wanted = args.only or ["grid", "full"]
     names = ([f"grid_{n}" for n in GRID] if "grid" in wanted else []) + \
             ([f"full_s{s}" for s in args.seeds] if "full" in wanted else [])
-    for name in names:
-        if (PARTS / f"{name}.json").is_file() and not args.redo:
-            continue
-        print("Running part", name, flush=True)
-        subprocess.run([sys.executable, __file__, "--part", name], check=True)
+    run_parts(__file__, PARTS, names, redo=args.redo)
     summarise()
 
 

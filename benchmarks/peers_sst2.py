@@ -44,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from _common import (RESULTS, SST2_CLEAN_RUN, acceptance, machine, require_sst2, sst2_clean_model,
-                     sst2_validation_split, write_results, write_sst2_split_files)
+                     run_parts, save_part, sst2_validation_split, write_results,
+                     write_sst2_split_files)
 
 WORK = SST2_CLEAN_RUN / "peers_benchmark"  # files the parts share (git-ignored, under saved_models/)
 PARTS = RESULTS / "peers_sst2.parts"
@@ -299,6 +300,24 @@ def train_summary(parts: dict) -> dict | None:
     return median
 
 
+def token_lengths(saved: Path, split: str, max_length: int, subset: int = 0) -> np.ndarray:
+    """Token counts per sentence of dev.tsv (``split="dev"``) or of the training subset: from the token file a part
+    saved, or, where that is gone (a fresh machine), counted again with the same tokenizer and max length."""
+    if saved.is_file():
+        return np.load(saved)["lengths"]
+    import tfkit
+    from transformers import AutoTokenizer
+
+    from tfkit.models.checkpoint import default_checkpoint
+
+    sst2 = require_sst2()
+    train = tfkit.data.load(sst2 / "train.tsv", text="sentence", label="label")
+    texts = tfkit.data.load(sst2 / "dev.tsv", text="sentence", label="label", labels=train.labels).texts \
+        if split == "dev" else sst2_validation_split(train)[1].subset(np.arange(subset)).texts
+    tokenizer = AutoTokenizer.from_pretrained(str(default_checkpoint()))
+    return np.asarray([len(tokenizer(t, truncation=True, max_length=max_length)["input_ids"]) for t in texts])
+
+
 def summarise() -> None:
     parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
     prepared, inference, peak = parts["prepare"], parts["inference"], parts["peak"]
@@ -308,9 +327,8 @@ def summarise() -> None:
     eligible = [n for n, r in rows.items() if n.startswith("tfkit_") and r["validation_accuracy"] >= float_val - 0.01]
     chosen = min(eligible, key=lambda n: rows[n][key]["p50_ms"])
     ort = rows["ort_int8"]
-    lengths = np.load(WORK / "dev_tokens.npz")["lengths"] if (WORK / "dev_tokens.npz").is_file() else None
-    flops = float(np.mean(forward_flops(lengths, prepared["hf_config"]))) if lengths is not None else \
-        inference.get("mean_forward_flops")
+    lengths = token_lengths(WORK / "dev_tokens.npz", "dev", prepared["max_length"])
+    flops = float(np.mean(forward_flops(lengths, prepared["hf_config"])))
     achieved_b1 = flops / (rows[chosen][key]["mean_ms"] / 1000.0)
     record = {
         "machine": machine(), "model": prepared["model"], "prepared": prepared, "peak": peak, "inference": inference,
@@ -331,19 +349,19 @@ def summarise() -> None:
     record["training"] = training
     if training:
         tk, nv, pt = training["tfkit"], training["naive"], training["pytorch"]
-        tokens_per_example = float(np.mean(np.load(TRAIN_DATA / "subset_tokens.npz")["lengths"])) \
-            if (TRAIN_DATA / "subset_tokens.npz").is_file() else None
+        first = parts["train_pytorch_r0"]
+        subset_lengths = token_lengths(TRAIN_DATA / "subset_tokens.npz", "subset", first["max_length"],
+                                       first["settings"]["train_subset"])
         record["acceptance"].update({
             "default_speedup_vs_naive": acceptance(tk["examples_per_second"] / nv["examples_per_second"], ">=", 3.0),
             "speedup_vs_pytorch": acceptance(tk["examples_per_second"] / pt["examples_per_second"], ">=", 1.0),
             "accuracy_vs_pytorch": acceptance(100 * (tk["dev_accuracy"] - pt["dev_accuracy"]), ">=", -0.3),
         })
-        if tokens_per_example:  # training = 3 forward passes' matmuls (forward, and two for the backward pass)
-            train_flops = 3 * float(np.mean(forward_flops(np.load(TRAIN_DATA / "subset_tokens.npz")["lengths"],
-                                                         prepared["hf_config"])))
-            record["train_flops_per_example"] = train_flops
-            record["acceptance"]["fraction_of_peak_train"] = acceptance(
-                train_flops * tk["examples_per_second"] / (peak["peak_gflops"]["float32"] * 1e9), "reported")
+        # training = 3 forward passes' matmuls (forward, and two for the backward pass)
+        train_flops = 3 * float(np.mean(forward_flops(subset_lengths, prepared["hf_config"])))
+        record["train_flops_per_example"] = train_flops
+        record["acceptance"]["fraction_of_peak_train"] = acceptance(
+            train_flops * tk["examples_per_second"] / (peak["peak_gflops"]["float32"] * 1e9), "reported")
     else:
         record["not_measured"] += ["default_speedup_vs_naive", "speedup_vs_pytorch", "accuracy_vs_pytorch",
                                    "fraction_of_peak_train"]
@@ -369,7 +387,7 @@ def summarise() -> None:
     write_results("peers_sst2", record, table, "tfkit beside PyTorch and ONNX Runtime: SST-2 dev inference")
     lines = ["", f"Peak matmul throughput ({peak['threads']} threads, TensorFlow): "
              + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in peak["peak_gflops"].items())
-             + f"; by size: " + ", ".join(f"{r['dtype']} {r['n']}: {r['gflops']:.0f}" for r in peak["sizes"].values()),
+             + "; by size: " + ", ".join(f"{r['dtype']} {r['n']}: {r['gflops']:.0f}" for r in peak["sizes"].values()),
              f"A dev sentence's forward pass costs {flops / 1e6:.1f} MFLOP on average (matmuls at the real token "
              "counts); the fraction column is that over the mean batch-1 latency, against the fp32 peak.",
              "Not measured yet: " + ", ".join(record["not_measured"]) + "."]
@@ -396,18 +414,16 @@ def main() -> None:
     parser.add_argument("--summarise-only", action="store_true")
     args = parser.parse_args()
     if args.part:
-        PARTS.mkdir(parents=True, exist_ok=True)
-        result = {**run_part(args.part, args), "settings": {k: v for k, v in vars(args).items() if k != "part"}}
-        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+        save_part(PARTS, args.part, {**run_part(args.part, args),
+                                     "settings": {k: v for k, v in vars(args).items() if k != "part"}})
         return
     if not args.summarise_only:
         names = args.only or ["prepare", "inference", "peak", "train"]
         names = [n for name in names for n in (train_parts(args.train_rounds) if name == "train" else [name])]
-        for name in names:
-            print("Running part", name, flush=True)
-            subprocess.run([sys.executable, __file__, "--part", name, "--rounds", str(args.rounds), "--threads",
-                            *map(str, args.threads), "--train-subset", str(args.train_subset), "--train-epochs",
-                            str(args.train_epochs)] + (["--fresh"] if args.fresh else []), check=True)
+        run_parts(__file__, PARTS, names, ["--rounds", str(args.rounds), "--threads", *map(str, args.threads),
+                                           "--train-subset", str(args.train_subset), "--train-epochs",
+                                           str(args.train_epochs)] + (["--fresh"] if args.fresh else []),
+                  redo=True)  # as before: every listed part runs again
     summarise()
 
 

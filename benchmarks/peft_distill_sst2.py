@@ -37,14 +37,13 @@ import dataclasses
 import json
 import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _common import RESULTS, SST2_RUN, acceptance, machine, require_sst2, sst2_finetuned_model, write_results
+from _common import (RESULTS, SST2_RUN, acceptance, machine, require_sst2, run_parts, save_part, sst2_finetuned_model,
+                     write_results)
 
 PARTS = RESULTS / "peft_distill_sst2.parts"
 WORK = SST2_RUN / "peft_distill_benchmark"  # models and files the parts share (git-ignored, under saved_models/)
@@ -266,15 +265,9 @@ def part_latency(args) -> dict:
 
 
 def run_part(name: str, args) -> dict:
-    PARTS.mkdir(parents=True, exist_ok=True)
-    path = PARTS / f"{name}.json"
-    if path.is_file() and not args.redo:
-        return json.loads(path.read_text())
-    command = [sys.executable, __file__, "--part", name, "--subset", str(args.subset), "--epochs", str(args.epochs),
-               "--distill-subset", str(args.distill_subset), "--unlabeled", str(args.unlabeled)]
-    print("Running part", name, flush=True)
-    subprocess.run(command, check=True)
-    return json.loads(path.read_text())
+    run_parts(__file__, PARTS, [name], ["--subset", str(args.subset), "--epochs", str(args.epochs), "--distill-subset",
+                                        str(args.distill_subset), "--unlabeled", str(args.unlabeled)], redo=args.redo)
+    return json.loads((PARTS / f"{name}.json").read_text())
 
 
 def main() -> None:
@@ -307,8 +300,7 @@ def main() -> None:
             result = functions[kind](args, int(seed))
         result["part_cpu_seconds"] = time.process_time()
         result["load_average_at_end"] = list(os.getloadavg())  # 1, 5, 15 min: was the machine shared?
-        PARTS.mkdir(parents=True, exist_ok=True)
-        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=2) + "\n")
+        save_part(PARTS, args.part, result)
         return
     parts = {name: run_part(name, args) for name in order(args)}
     for seed in SEEDS:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,8 @@ from tfkit._keras import keras
 from tfkit.optimize import PruningConfig
 from tfkit.optimize.report import float_tflite, gzip_size, measure_sizes, tflite_zero_count
 
-from _common import RESULTS, SST2_RUN, acceptance, machine, require_sst2, sst2_finetuned_model, write_results
+from _common import (RESULTS, SST2_RUN, acceptance, machine, require_sst2, run_parts, save_part, sst2_finetuned_model,
+                     write_results)
 
 PARTS = RESULTS / "prune_sst2.parts"
 VARIANTS = {"sparsity_50": dict(target_sparsity=0.5), "sparsity_80": dict(target_sparsity=0.8),
@@ -136,18 +136,15 @@ def main() -> None:
         train = tfkit.data.sst2("train", sst2).take(args.subset, seed=0)
         out = run_dense(args, dev) if args.part == "dense" else run_variant(args.part, args, train, dev)
         out.update(part=args.part, finished=time.strftime("%Y-%m-%d %H:%M"), machine=machine())
-        PARTS.mkdir(parents=True, exist_ok=True)
-        (PARTS / f"{args.part}.json").write_text(json.dumps(out, indent=2) + "\n")
+        save_part(PARTS, args.part, out)
         return
     base_model()
     settings = ("subset", "epochs", "learning_rate", "warmup_ratio", "batch_size", "batch_tokens", "schedule",
                 "end_fraction", "frequency")
     forwarded = [item for k in settings if getattr(args, k) is not None
                  for item in (f"--{k.replace('_', '-')}", str(getattr(args, k)))]
-    for part in ["dense", *VARIANTS]:
-        if args.only is None or part in args.only:
-            print(f"== {part}", flush=True)
-            subprocess.run([sys.executable, __file__, *forwarded, "--part", part], check=True)
+    run_parts(__file__, PARTS, [p for p in ["dense", *VARIANTS] if args.only is None or p in args.only], forwarded,
+              redo=True)  # this benchmark has always rerun its parts: a changed setting must not reuse old ones
     summarise(args)
 
 

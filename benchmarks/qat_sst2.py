@@ -41,15 +41,13 @@ import argparse
 import dataclasses
 import gzip
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from _common import (RESULTS, SST2_CLEAN_RUN, SST2_RUN, acceptance, machine, require_sst2, sst2_clean_model,
-                     sst2_finetuned_model, sst2_validation_split, write_results)
+from _common import (RESULTS, SST2_CLEAN_RUN, SST2_RUN, acceptance, machine, require_sst2, run_parts, save_part,
+                     sst2_clean_model, sst2_finetuned_model, sst2_validation_split, write_results)
 
 # --base: the starting model, where the parts' records go, the files they share (git-ignored, under saved_models/)
 # and the name of the record.
@@ -57,6 +55,7 @@ BASES = {"clean": (sst2_clean_model, RESULTS / "qat_sst2.parts", SST2_CLEAN_RUN 
          "full": (sst2_finetuned_model, RESULTS / "qat_sst2.full_base.parts", SST2_RUN / "qat_benchmark",
                   "qat_sst2.full_base")}
 base_model, PARTS, EXPORTS, RECORD = BASES["clean"]
+BASE_DIRS = {sst2_clean_model: SST2_CLEAN_RUN / "model", sst2_finetuned_model: SST2_RUN / "01_finetune" / "model"}
 
 
 def use_base(name: str) -> None:
@@ -264,19 +263,15 @@ def main() -> None:
     args = parser.parse_args()
     use_base(args.base)
     if args.part:
-        PARTS.mkdir(parents=True, exist_ok=True)
-        result = {**run_part(args.part, args), "settings": {k: v for k, v in vars(args).items() if k != "part"}}
-        (PARTS / f"{args.part}.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+        save_part(PARTS, args.part, {**run_part(args.part, args),
+                                     "settings": {k: v for k, v in vars(args).items() if k != "part"}})
         return
     if not args.summarise_only:
         base_model()
-        for name in args.only or ORDER:
-            command = [sys.executable, __file__, "--part", name, "--base", args.base, "--subset", str(args.subset), "--learning-rate",
-                       str(args.learning_rate), "--prune-epochs", str(args.prune_epochs), "--rounds", str(args.rounds),
-                       "--calibration-samples", str(args.calibration_samples)] + \
-                (["--skip-op-costs"] if args.skip_op_costs else [])
-            print("Running part", name, flush=True)
-            subprocess.run(command, check=True)
+        forwarded = ["--base", args.base, "--subset", str(args.subset), "--learning-rate", str(args.learning_rate),
+                     "--prune-epochs", str(args.prune_epochs), "--rounds", str(args.rounds), "--calibration-samples",
+                     str(args.calibration_samples)] + (["--skip-op-costs"] if args.skip_op_costs else [])
+        run_parts(__file__, PARTS, list(args.only or ORDER), forwarded, redo=True)  # as before: every listed part runs again
     summarise()
 
 
@@ -321,7 +316,7 @@ def summarise() -> None:
              "kdlr2_": "TF-MOT's start, distilled from the float model (alpha 0.5, T 2), learning rate 2e-5"}
     record = {
         "machine": machine(),
-        "base_model": str(base_model()),
+        "base_model": str(BASE_DIRS[base_model]),  # where it is (summarising must not train it)
         "range_start": {"chosen": label[variant], "chosen_on": "the seed-0 integer-only file's validation accuracy, "
                                                               "among the variants with both seeds and the pruned run",
                         "best_on_validation_so_far": label[chosen_variant(parts, require_complete=False)],
