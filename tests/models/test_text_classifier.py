@@ -202,6 +202,28 @@ def test_best_weights_are_kept_only_when_they_differ_from_the_model(tiny_classif
         assert "optimizer_weights" not in file and len(file.attrs["layer_names"]) == 1  # the backbone alone
 
 
+def test_resumed_run_keeps_the_best_epoch_from_before_the_interruption(tiny_classifier, tmp_path):
+    from tfkit.models.callbacks import BEST, BestWeights, tidy_best_weights
+
+    path = str(tmp_path / BEST)
+    first = BestWeights(path, monitor="val_accuracy", mode="max")
+    first.set_model(tiny_classifier)
+    first.on_epoch_end(0, {"val_accuracy": 0.9})  # the best epoch, then the run is killed
+    best = [w.numpy().copy() for w in tiny_classifier.weights]
+    tiny_classifier.weights[0].assign(tiny_classifier.weights[0] + 1.0)
+    resumed = BestWeights(path, monitor="val_accuracy", mode="max", resume=True)
+    resumed.set_model(tiny_classifier)
+    resumed.on_epoch_end(1, {"val_accuracy": 0.6})  # worse than epoch 1: must not replace the file
+    assert tidy_best_weights([resumed], [1]) == {"best_epoch": 1, "kept_epoch": 2, "best_weights": path}
+    tiny_classifier.load_weights(path)
+    assert all(np.array_equal(w.numpy(), b) for w, b in zip(tiny_classifier.weights, best))
+    # A new run in the same folder (not resumed) starts afresh.
+    fresh = BestWeights(path, monitor="val_accuracy", mode="max")
+    fresh.set_model(tiny_classifier)
+    fresh.on_epoch_end(0, {"val_accuracy": 0.6})
+    assert fresh.saved_epoch == 0
+
+
 class _EpochWeights(keras.callbacks.Callback):
     """Records the weights after every epoch (before any restore at the end of training)."""
 

@@ -7,7 +7,7 @@ resume with ``resume=True``. Early stopping watches the validation metric.
 The best epoch's weights (``checkpoints/best.h5``, weights only: ``clf.load_weights(path)``) stay
 after ``fit`` only when they differ from the weights the model ends with: when the last epoch
 (or, with ``restore_best_weights``, the restored one) is the best, the file would repeat the
-model, and ``fit`` removes it.
+model, and ``fit`` removes it (with ``checkpoints/best.json``, the epoch and value a resumed run starts from).
 
 Examples:
     >>> cbs = training_callbacks(None, monitor="val_loss", mode="min", patience=2,
@@ -18,6 +18,8 @@ Examples:
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -33,21 +35,43 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
     """``ModelCheckpoint`` of the best epoch's weights alone (HDF5, no optimizer state) that records
     which epoch (0-based) the file holds in ``saved_epoch``.
 
+    Beside the file, ``best.json`` keeps that epoch and its ``monitor`` value, so a resumed run
+    (``resume=True``) starts from them: an epoch after the restart replaces the file only when it beats
+    the epochs before the interruption, and ``best_epoch`` counts from the run's first epoch.
+
     Examples:
         >>> callback = BestWeights("run/checkpoints/best.h5", monitor="val_loss", mode="min")
         >>> callback.saved_epoch is None
         True
     """
 
-    def __init__(self, filepath: str, monitor: str, mode: str):
-        super().__init__(filepath, monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True)
-        self.saved_epoch: int | None = None
+    def __init__(self, filepath: str, monitor: str, mode: str, resume: bool = False):
+        self.record = Path(filepath).with_suffix(".json")
+        earlier = read_best_record(self.record, monitor) if resume else None
+        super().__init__(filepath, monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
+                         initial_value_threshold=None if earlier is None else earlier["value"])
+        self.saved_epoch: int | None = None if earlier is None else earlier["epoch"]
 
     def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001  (Keras' public hook, not its private _save_model)
         before = self.best
         super().on_epoch_end(epoch, logs)
         if self.best != before:  # it improved, so the file was written
             self.saved_epoch = epoch
+            if Path(self.filepath).is_file():  # the chief's file (other workers write to temporary folders)
+                scratch = self.record.with_suffix(f".json.{os.getpid()}.tmp")
+                scratch.write_text(json.dumps({"epoch": epoch, "monitor": self.monitor, "value": float(self.best)}))
+                scratch.replace(self.record)
+
+
+def read_best_record(path: Path, monitor: str) -> dict | None:
+    """The epoch and value ``best.json`` records, or None when there is none for this ``monitor``."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("monitor") != monitor or not Path(path).with_suffix(".h5").is_file():
+        return None
+    return record
 
 
 def tidy_best_weights(callbacks: list, epochs: list[int], writer: bool = True) -> dict:
@@ -65,6 +89,7 @@ def tidy_best_weights(callbacks: list, epochs: list[int], writer: bool = True) -
     path = Path(best.filepath)
     if best.saved_epoch == kept and writer:
         path.unlink(missing_ok=True)
+        best.record.unlink(missing_ok=True)
         if path.parent.is_dir() and not any(path.parent.iterdir()):
             path.parent.rmdir()
     return {"best_epoch": None if best.saved_epoch is None else best.saved_epoch + 1, "kept_epoch": kept + 1,
@@ -98,6 +123,7 @@ def training_callbacks(
     patience: int | None,
     has_validation: bool,
     restore_best: bool = False,
+    resume: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """Backup/restore, TensorBoard, best checkpoint and early stopping, as applicable.
 
@@ -116,7 +142,7 @@ def training_callbacks(
         out = Path(output_dir)
         callbacks.append(keras.callbacks.BackupAndRestore(str(out / BACKUP), delete_checkpoint=True))
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(out / LOGS), update_freq="epoch", profile_batch=0))
-        callbacks.append(BestWeights(str(out / BEST), monitor=monitor, mode=mode))
+        callbacks.append(BestWeights(str(out / BEST), monitor=monitor, mode=mode, resume=resume))
     if has_validation and (patience is not None or restore_best):
         never = 2**31 - 1  # restore_best without early stopping: wait "forever", restore at the end
         callbacks.append(

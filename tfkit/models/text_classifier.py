@@ -455,7 +455,7 @@ class TextClassifier(keras.Model):
             monitor, mode = default_monitor(self.config.task)
         else:
             mode = monitor_mode(monitor)
-        return training_callbacks(output_dir, monitor, mode, patience, validation_data is not None, restore_best)
+        return training_callbacks(output_dir, monitor, mode, patience, validation_data is not None, restore_best, resume)
 
     def _check_dataset(self, data: TextDataset, name: str) -> None:
         if data.task is not self.config.task:
