@@ -79,7 +79,7 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
                    help="token-budget batching: batches hold about this many padded tokens, so short texts come in "
                         "bigger batches (overrides --batch-size; 2048 trained SST-2 3.2x faster than the naive fit)")
     p.add_argument("--learning-rate", type=float, default=None,
-                   help="peak learning rate after warm-up (default 5e-5; with --lora-rank "
+                   help="peak learning rate after warm-up (default 1e-4; with --lora-rank "
                         f"{lora_learning_rate()})")
     p.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay (default {d.weight_decay})")
     p.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio,
@@ -193,7 +193,8 @@ def _tune_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"early stopping inside each trial (default {d.early_stopping_patience})")
     p.add_argument("--precision", default=d.precision, choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
                    help="compute precision of every trial (default auto)")
-    p.add_argument("--freeze-embeddings", action="store_true", help="keep embeddings fixed in every trial")
+    p.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=d.freeze_embeddings,
+                   help=f"keep embeddings fixed in every trial (default {'on' if d.freeze_embeddings else 'off'})")
     p.add_argument("--seed", type=int, default=d.seed, help=f"seed of the split and the search (default {d.seed})")
     p.add_argument("--overwrite", action="store_true", help="discard an existing search instead of resuming it")
 

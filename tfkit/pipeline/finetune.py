@@ -31,7 +31,7 @@ from tfkit.pipeline.run import RunDirectory
 from tfkit.reporting.tensorboard import log_evaluation, log_model_card
 
 STAGE = "finetune"
-FULL_LEARNING_RATE = 5e-5  # peak learning rate of full fine-tuning
+FULL_LEARNING_RATE = TrainingConfig.learning_rate  # peak learning rate of full fine-tuning (benchmarks/defaults.py)
 FULL_BATCH_SIZE = 32  # batch size of full fine-tuning
 
 
@@ -48,7 +48,7 @@ class FinetuneConfig(_JsonConfig):
     ``lora_rank`` > 0 trains LoRA adapters (:mod:`tfkit.models.lora`: ``lora_alpha``, ``lora_dropout``,
     ``lora_targets``, ``lora_b_lr_ratio`` for LoRA+) on the frozen checkpoint instead of every weight; the saved
     model is the merged one,
-    with the adapter in ``model/adapter/``. ``learning_rate`` None: 5e-5, or
+    with the adapter in ``model/adapter/``. ``learning_rate`` None: 1e-4, or
     :data:`tfkit.models.lora.DEFAULT_LEARNING_RATE` with LoRA; ``batch_size`` None: 32, or
     :data:`~tfkit.models.lora.DEFAULT_BATCH_SIZE` with LoRA; ``dropout`` None with LoRA: the frozen base
     trains without dropout (:data:`~tfkit.models.lora.DEFAULT_BASE_DROPOUT`).
@@ -63,7 +63,7 @@ class FinetuneConfig(_JsonConfig):
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     dropout: float | None = None
-    freeze_embeddings: bool = False
+    freeze_embeddings: bool = ClassifierConfig.freeze_embeddings
     freeze_layers: int = 0
     precision: str = "auto"
     jit_compile: bool = False
@@ -92,7 +92,7 @@ class FinetuneConfig(_JsonConfig):
 
     @property
     def resolved_learning_rate(self) -> float:
-        """``learning_rate``, or the measured default of full fine-tuning (5e-5) or LoRA."""
+        """``learning_rate``, or the measured default of full fine-tuning (1e-4) or LoRA."""
         from tfkit.models.lora import DEFAULT_LEARNING_RATE
 
         if self.learning_rate is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
-from tfkit.models.config import _JsonConfig
+from tfkit.models.config import ClassifierConfig, _JsonConfig
 from tfkit.pipeline.run import RunDirectory
 from tfkit.reporting.tensorboard import log_files, log_model_card
 
@@ -31,7 +31,7 @@ class TuneConfig(_JsonConfig):
     space: dict = dataclasses.field(default_factory=dict)
     early_stopping_patience: int | None = 1
     precision: str = "auto"
-    freeze_embeddings: bool = False
+    freeze_embeddings: bool = ClassifierConfig.freeze_embeddings
     seed: int = 0
 
 
