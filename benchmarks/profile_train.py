@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from _common import RESULTS, SST2_CLEAN_RUN, machine, require_sst2, sst2_validat
 
 RECORD = RESULTS / "profile_train.json"
 FAMILIES = (  # (family, substrings of the op type), first match wins
+    ("input pipeline", ("Dataset", "GroupByWindow", "AssertCardinality", "Iterator", "Prefetch", "Shuffle",
+                        "PaddedBatch", "MapAndBatch", "ParallelMap")),
     ("optimizer update", ("Apply", "Adam", "XlaRun", "XlaLaunch", "_XlaCompile", "AssignSub", "AssignAdd")),
     ("matmul", ("MatMul", "Einsum", "Conv")),
     ("dropout", ("RandomUniform", "StatelessRandom", "Dropout", "GreaterEqual")),
@@ -34,6 +37,9 @@ FAMILIES = (  # (family, substrings of the op type), first match wins
     ("shape and copies", ("Reshape", "Transpose", "ConcatV2", "Pack", "Slice", "StridedSlice", "Identity", "Tile",
                           "BroadcastTo", "Fill", "ZerosLike", "OnesLike", "Shape", "ExpandDims", "Squeeze", "Pad")),
 )
+
+
+CONTAINERS = {"Process", "Run", "RunWithBorrowedArgs", "RunSync", "RunAsync"}
 
 
 def family(op_type: str) -> str:
@@ -56,9 +62,12 @@ def op_times(logdir: Path) -> dict[str, float]:
         for line in plane.lines:
             for event in line.events:
                 name = names.get(event.metadata_id, "")
-                if ":" not in name or name.startswith(("__inference", "__forward", "__backward")):
-                    continue  # function-level and host-side events; op events carry "name:type"
-                totals[name.rsplit(":", 1)[1]] += event.duration_ps / 1e6
+                op_type = name.rsplit(":", 1)[-1].strip()
+                # Op events carry "name:type"; the executor's and functions' events ("ExecutorState::Process",
+                # "FunctionLibraryRuntime::Run", "__inference_train_function") enclose them and are left out.
+                if ":" not in name or "::" in name or op_type.startswith("__") or op_type in CONTAINERS:
+                    continue
+                totals[op_type] += event.duration_ps / 1e6
     return dict(totals)
 
 
@@ -70,6 +79,8 @@ def main() -> None:
     parser.add_argument("--batch-tokens", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--optimizer", choices=["fused", "keras"], default="fused",
+                        help="tfkit's AdamW (fused updates, the default) or Keras' AdamW, for comparison")
     parser.add_argument("--sentences", type=int, default=3200, help="training sentences to fit on (one epoch)")
     parser.add_argument("--from", dest="start", type=int, default=20, help="first traced step")
     parser.add_argument("--to", dest="stop", type=int, default=60, help="step after the last traced one")
@@ -86,20 +97,29 @@ def main() -> None:
     data = sst2_validation_split(train)[1].subset(np.arange(args.sentences))
     logdir = SST2_CLEAN_RUN / "profile" / args.name
     steps: list[float] = []
+    first: dict[str, float] = {}
 
     class Trace(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
+            if batch == 0:
+                first["began"] = time.perf_counter()
             if batch == args.start:
                 tf.profiler.experimental.start(str(logdir))
             if args.start <= batch < args.stop:
                 self.began = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                first["seconds"] = time.perf_counter() - first["began"]
             if args.start <= batch < args.stop:
                 steps.append(time.perf_counter() - self.began)
             if batch == args.stop - 1:
                 tf.profiler.experimental.stop()
 
+    if args.optimizer == "keras":  # the auto optimizer built from Keras' AdamW instead of tfkit's fused one
+        from tfkit.models import optimization
+
+        optimization.FusedAdamW = keras.optimizers.AdamW
     keras.utils.set_random_seed(0)
     clf = tfkit.TextClassifier.from_pretrained(default_checkpoint(), labels=train.labels, max_length=args.max_length,
                                                freeze_embeddings=args.freeze_embeddings)
@@ -113,14 +133,16 @@ def main() -> None:
     traced = len(steps)
     entry = {
         "settings": {k: v for k, v in vars(args).items() if k != "name"},
-        "precision": clf.config.precision.value, "traced_steps": traced,
+        "precision": clf.config.precision.value, "optimizer": type(clf.optimizer).__name__, "traced_steps": traced,
         "wall_ms_per_step_traced": 1000 * float(np.sum(steps)) / traced,
+        "first_step_seconds": first["seconds"],  # tracing and graph optimisation of the train function
         "op_ms_per_step": total / 1000 / traced,
         "families": {f: {"ms_per_step": us / 1000 / traced, "share": us / total}
                      for f, us in sorted(by_family.items(), key=lambda kv: -kv[1])},
         "top_ops": {op: {"ms_per_step": us / 1000 / traced, "share": us / total}
                     for op, us in sorted(times.items(), key=lambda kv: -kv[1])[:25]},
         "trace": str(logdir), "machine": machine(),
+        "load_average_at_end": list(os.getloadavg()),  # 1, 5, 15 min: was the machine busy with other work?
     }
     record = json.loads(RECORD.read_text()) if RECORD.is_file() else {"profiles": {}}
     record["profiles"][args.name] = entry
@@ -128,8 +150,10 @@ def main() -> None:
     lines = ["# Where a training step's time goes (TF profiler trace of TextClassifier.fit, SST-2 subset)", ""]
     for name, e in record["profiles"].items():
         lines += [f"## {name}", "", f"Settings: {json.dumps(e['settings'])}; precision {e['precision']}; "
+                  f"optimizer {e.get('optimizer', 'AdamW')}; "
                   f"{e['traced_steps']} traced steps, {e['wall_ms_per_step_traced']:.0f} ms per step (wall), "
-                  f"{e['op_ms_per_step']:.0f} ms of op time per step (both threads' ops summed). "
+                  f"{e['op_ms_per_step']:.0f} ms of op time per step (all threads' ops summed); the first step "
+                  f"took {e['first_step_seconds']:.1f} s (tracing and graph optimisation). "
                   f"Machine: {e['machine']['cpu']}.", "", "| family | ms per step | share |", "|---|---|---|"]
         lines += [f"| {f} | {v['ms_per_step']:.1f} | {v['share']:.3f} |" for f, v in e["families"].items()]
         lines += ["", "| op type | ms per step | share |", "|---|---|---|"]

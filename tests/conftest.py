@@ -71,7 +71,7 @@ def trained_toy(tiny_checkpoint, trained_toy_data) -> tfkit.TextClassifier:
     export and distillation tests: do not train or change it."""
     keras.utils.set_random_seed(0)  # session-scoped: built before the per-test seed
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=trained_toy_data.labels, max_length=16,
-                                               precision="float32")
+                                               precision="float32", freeze_embeddings=False)  # random: they must learn
     clf.compile(learning_rate=3e-3, batch_size=8)
     clf.fit(trained_toy_data, epochs=10, verbose=0)
     assert clf.evaluate(trained_toy_data, verbose=0)["accuracy"] > 0.9
@@ -86,8 +86,9 @@ def toy_data() -> tfkit.TextDataset:
 
 @pytest.fixture
 def tiny_classifier(tiny_checkpoint, toy_data) -> tfkit.TextClassifier:
+    # The tiny checkpoint is random, so its embeddings must learn too (pretrained ones are frozen by default).
     return tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16,
-                                                precision="float32")
+                                                precision="float32", freeze_embeddings=False)
 
 
 @pytest.fixture

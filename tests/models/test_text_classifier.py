@@ -44,7 +44,8 @@ def test_predict_keeps_input_order(tiny_classifier):
 def test_multi_label_task(tiny_checkpoint):
     data = tfkit.data.from_lists(["good film", "bad plot", "good plot"] * 8, [["a", "b"], ["b"], ["a"]] * 8)
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=data.labels, task="multi_label",
-                                               max_length=16, threshold=0.4, precision="float32")
+                                               max_length=16, threshold=0.4, precision="float32",
+                                               freeze_embeddings=False)  # random embeddings: they must learn
     clf.compile(learning_rate=1e-2, batch_size=8)
     history = clf.fit(data, validation_data=data, epochs=20, verbose=0)
     assert {"accuracy", "macro_f1", "val_macro_f1"} <= history.history.keys()
@@ -65,7 +66,7 @@ def test_regression_task(tiny_checkpoint):
     values = [1.0 if label == "pos" else -1.0 for label in labels]
     data = tfkit.data.from_lists(texts, values, task="regression")
     clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, task="regression", max_length=16,
-                                               precision="float32")
+                                               precision="float32", freeze_embeddings=False)
     clf.compile(learning_rate=1e-2, batch_size=8)
     history = clf.fit(data, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0], "MSE falls: the model learns"
@@ -101,7 +102,8 @@ def test_schedule_round_trips():
 
 
 def test_freezing_embeddings_and_layers(tiny_checkpoint):
-    full = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"))
+    full = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"), freeze_embeddings=False)
+    assert tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b")).config.freeze_embeddings  # default
     frozen = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=("a", "b"),
                                                   freeze_embeddings=True, freeze_layers=1)
     names = {w.name for w in frozen.trainable_weights}

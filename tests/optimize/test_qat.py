@@ -29,10 +29,22 @@ def toy():
 @pytest.fixture(scope="module")
 def trained(tiny_checkpoint, toy):
     tf.keras.utils.set_random_seed(0)
-    clf = TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16, precision="float32")
+    clf = TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16, precision="float32",
+                                         freeze_embeddings=False)  # random embeddings: they must learn
     clf.compile(learning_rate=3e-3, batch_size=8)
     clf.fit(toy, epochs=10, verbose=0)
     return clf
+
+
+def test_qat_keeps_frozen_layers_frozen_and_saves_its_best_weights(tiny_checkpoint, toy, tmp_path):
+    # TF-MOT's QuantizeWrapperV2 copies its layer's trainable weights when built: a wrapper frozen after that
+    # still trained them and listed them twice, so the weights-only best.h5 could not be written.
+    clf = TextClassifier.from_pretrained(tiny_checkpoint, labels=toy.labels, max_length=16, precision="float32",
+                                         freeze_embeddings=True)
+    qat = QuantizedClassifier.wrap(clf)
+    norm = next(layer for layer in qat.backbone.layers if layer.name.endswith("embeddings.LayerNorm"))
+    assert not norm.trainable_weights and len({w.name for w in norm.weights}) == len(norm.weights)
+    qat.save_weights(str(tmp_path / "best.h5"))  # raised "name already exists" before
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,21 @@ KIND = "quantization_aware"
 WEIGHTS = "qat_model.h5"
 
 
+def frozen_prefixes(config: ClassifierConfig, hf_config: Any) -> list[str]:
+    """Name prefixes of the twin's layers that ``config`` freezes (embeddings, the lowest blocks)."""
+    layout = LAYOUTS[hf_config.model_type]
+    frozen = [f"{layout.prefix}.embeddings."] if config.freeze_embeddings else []
+    return frozen + [f"{layout.prefix}.{layout.blocks}.{i}." for i in range(config.freeze_layers)]
+
+
+def freeze_by_name(model: keras.Model, prefixes: list[str]) -> None:
+    """Sets ``trainable = False`` on the layers (or the layers TF-MOT wrapped) whose names start with a prefix."""
+    for layer in model.layers:
+        inner = getattr(layer, "layer", layer)
+        if any(inner.name.startswith(prefix) for prefix in prefixes):
+            layer.trainable = False
+
+
 class QuantizedClassifier(TextClassifier):
     """A :class:`~tfkit.TextClassifier` whose backbone is the fake-quantized Functional twin.
 
@@ -78,15 +93,7 @@ class QuantizedClassifier(TextClassifier):
         pass  # the twin is frozen by layer names once the config is known (_freeze_twin)
 
     def _freeze_twin(self) -> None:
-        layout = LAYOUTS[self._hf_config.model_type]
-        frozen = []
-        if self.config.freeze_embeddings:
-            frozen.append(f"{layout.prefix}.embeddings.")
-        frozen += [f"{layout.prefix}.{layout.blocks}.{i}." for i in range(self.config.freeze_layers)]
-        for layer in self.backbone.layers:
-            inner = getattr(layer, "layer", layer)
-            if any(inner.name.startswith(prefix) for prefix in frozen):
-                layer.trainable = False
+        freeze_by_name(self.backbone, frozen_prefixes(self.config, self._hf_config))
 
     @classmethod
     def wrap(cls, classifier: TextClassifier, prune_preserve: bool = False,
@@ -102,6 +109,9 @@ class QuantizedClassifier(TextClassifier):
                               f"precision={classifier.config.precision.value!r}. Load it with "
                               "TextClassifier.load(path, precision='float32').")
         twin = functional_twin(classifier)
+        # Frozen before TF-MOT wraps them: QuantizeWrapperV2 copies its layer's trainable weights when it is
+        # built, so a wrapper frozen afterwards still trains them and lists them twice (HDF5 saving then fails).
+        freeze_by_name(twin, frozen_prefixes(classifier.config, classifier.hf_config))
         with qat_configs.scope():
             model = cls(qat_configs.quantize_twin(twin, prune_preserve), classifier.tokenizer, classifier.config,
                         classifier.hf_config, prune_preserve=prune_preserve)
