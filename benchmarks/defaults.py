@@ -231,6 +231,7 @@ def main() -> None:
                         help="grid points to run on BBC News besides the old defaults and the SST-2 choice")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="seeds of the full-train runs")
     parser.add_argument("--redo", action="store_true", help="rerun parts that already have a record")
+    parser.add_argument("--summarise-only", action="store_true", help="rebuild the results from the recorded parts")
     parser.add_argument("--part", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:  # one part per process: each run starts TensorFlow fresh
@@ -238,7 +239,7 @@ def main() -> None:
         run = {"grid": part_grid, "bbc": part_bbc, "full": lambda seed: part_full(int(seed.removeprefix("s")))}[kind]
         save_part(PARTS, args.part, run(key))
         return
-    wanted = args.only or ["grid", "bbc", "full"]
+    wanted = [] if args.summarise_only else args.only or ["grid", "bbc", "full"]
     if "grid" in wanted:
         run_parts(__file__, PARTS, [f"grid_{n}" for n in GRID], redo=args.redo)
     if "bbc" in wanted:
