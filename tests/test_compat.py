@@ -16,6 +16,14 @@ def test_private_entry_point_exists(name):
         assert hasattr(value, "prunable_weights") or hasattr(value, "build")
     if name == "ResizingQuantizationDebugger":
         assert "_set_input_tensors" in vars(value)
+    if name == "AdamW._var_key":  # the slots FusedAdamW reads next to it exist once AdamW has built
+        from tfkit._keras import keras, tf
+
+        weight = tf.Variable([1.0, 2.0])
+        optimizer = keras.optimizers.AdamW()
+        optimizer.build([weight])
+        index = optimizer._index_dict[optimizer._var_key(weight)]
+        assert optimizer._momentums[index].shape == weight.shape == optimizer._velocities[index].shape
 
 
 def test_a_moved_entry_point_names_the_version_it_needs(monkeypatch):

@@ -57,6 +57,10 @@ PRIVATE: dict[str, PrivateEntry] = {
     "QuantizationDebugger._set_input_tensors": PrivateEntry(
         "tensorflow", "lite.experimental.QuantizationDebugger._set_input_tensors", "tensorflow", "2.21",
         "feeding the quantization debugger samples of varying length (it resizes its interpreter only once)"),
+    "AdamW._var_key": PrivateEntry(
+        "tf_keras.optimizers", "AdamW._var_key", "tf-keras", "2.21",
+        "FusedAdamW (tfkit.models.optimization) finding a weight's Keras slots: _var_key, and the _index_dict, "
+        "_momentums and _velocities that AdamW.build sets; Keras has no public slot lookup by weight"),
 }
 
 

@@ -44,7 +44,8 @@ class FusedAdamW(keras.optimizers.AdamW):
     ``BackupAndRestore`` see the same optimizer. Keras runs a dense update as about ten separate ops per weight
     on CPU; the profile of a MiniLM step (``benchmarks/results/profile_train.md``) put them at a tenth of its op
     time. Sparse (embedding) gradients and ``amsgrad`` keep Keras' path. Written for tf-keras 2.21
-    (``tests/models/test_optimization.py`` compares it with ``keras.optimizers.AdamW`` step by step).
+    (``tests/models/test_optimization.py`` compares it with ``keras.optimizers.AdamW`` step by step); the
+    private slot attributes it reads are fenced in ``tfkit._compat.PRIVATE["AdamW._var_key"]``.
 
     Examples:
         >>> opt = FusedAdamW(learning_rate=1e-3, weight_decay=0.01)
