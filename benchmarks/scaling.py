@@ -81,7 +81,6 @@ def part_model(args, layers: int, hidden: int) -> dict:
     name = model_name(layers, hidden)
     checkpoint = write_checkpoint(WORK / name / "checkpoint", layers, hidden)
     clf = tfkit.TextClassifier.from_pretrained(checkpoint, labels=["neg", "pos"], max_length=max(args.lengths))
-    clf.compile()  # tfkit's defaults
     words = single_token_words(clf.tokenizer)
     batch = clf.training_config.batch_size
     steps = 2 + args.timed_steps
@@ -101,6 +100,7 @@ def part_model(args, layers: int, hidden: int) -> dict:
             def on_train_batch_end(self, batch, logs=None):
                 times.append(time.perf_counter() - self.began)
 
+        clf.compile()  # tfkit's defaults; a fresh warm-up/decay schedule per length (one fit per compile)
         clf.fit(data, epochs=1, callbacks=[StepTimer()], verbose=0)
         timed = times[2:]
         seconds = float(np.median(timed))

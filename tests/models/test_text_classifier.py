@@ -133,6 +133,10 @@ def test_jit_compile_steps_like_the_plain_graph(tiny_checkpoint, toy_data):
         clf = tfkit.TextClassifier.from_pretrained(tiny_checkpoint, labels=toy_data.labels, max_length=16,
                                                    jit_compile=jit, precision="float32", dropout=0.0)
         clf.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), batch_size=8)  # update = lr * gradient
+        # dropout=0.0 leaves the checkpoint's attention-probability dropout on; XLA draws other random masks
+        for layer in clf.backbone._flatten_layers():
+            if isinstance(layer, keras.layers.Dropout):
+                layer.rate = 0.0
         return clf
 
     xla, plain = build(True), build(False)
@@ -146,9 +150,13 @@ def test_jit_compile_steps_like_the_plain_graph(tiny_checkpoint, toy_data):
     batch, targets = next(iter(plain.training_dataset(toy_data)))
     losses = [float(m.train_on_batch(batch, targets, return_dict=True)["loss"]) for m in (xla, plain)]
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)  # XLA fuses ops: float rounding differs
-    moved = max(float(np.abs(a - b).max()) for a, b in zip(plain.get_weights(), build(False).get_weights()))
-    assert moved > 1e-2, "the step changed the weights"
-    for a, b in zip(xla.get_weights(), plain.get_weights()):  # the same update, up to float rounding
+    # trainable weights only: metric accumulators are not the update being compared
+    def trained(m):
+        return [w.numpy() for w in m.trainable_weights]
+
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(trained(plain), trained(build(False))))
+    assert moved > 1e-4, "the step changed the weights"
+    for a, b in zip(trained(xla), trained(plain)):  # the same update, up to float rounding
         np.testing.assert_allclose(a, b, atol=1e-2 * moved)
 
 
