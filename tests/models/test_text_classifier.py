@@ -134,7 +134,7 @@ def test_jit_compile_steps_like_the_plain_graph(tiny_checkpoint, toy_data):
                                                    jit_compile=jit, precision="float32", dropout=0.0)
         clf.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5), batch_size=8)  # update = lr * gradient
         # dropout=0.0 leaves the checkpoint's attention-probability dropout on; XLA draws other random masks
-        for layer in clf.backbone._flatten_layers():
+        for layer in clf.backbone.submodules:
             if isinstance(layer, keras.layers.Dropout):
                 layer.rate = 0.0
         return clf

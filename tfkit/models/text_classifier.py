@@ -95,25 +95,14 @@ class TextClassifier(keras.Model):
         self.new_weights: tuple[str, ...] = ()  # weights from_pretrained initialised (the head)
         self._auto_optimizer = False
         self.lr_schedule: Any = None
-        self._compile_kwargs = {}
+        # compile's loss/metrics, reused when fit re-sizes the schedule. Kept out of Keras attribute tracking
+        # (object.__setattr__, as export/graph.py does): tracked, the model owned every compile's metric
+        # objects, listed them twice in `metrics`, and crashed in fit after a second compile (test_refit.py).
+        object.__setattr__(self, "_compile_kwargs", {})
         self._schedule_spent = False  # the auto schedule ran once: a second fit must not restart it
         self._input_names = frozenset(_accepted_inputs(backbone))
         self._freeze()
         self.built = True  # the backbone is built; this wrapper has no weights of its own
-
-    @property
-    def _compile_kwargs(self) -> dict[str, Any]:
-        """The loss/metrics/jit arguments of the last ``compile``, reused when ``fit`` re-sizes the schedule.
-
-        Kept outside Keras attribute tracking: a tracked dict made the model own every compile's metric
-        objects, so ``metrics`` listed them twice and a second ``compile`` before ``fit`` crashed on the first
-        one's unbuilt metrics (tests/models/test_refit.py).
-        """
-        return self.__dict__["_untracked_compile_kwargs"]
-
-    @_compile_kwargs.setter
-    def _compile_kwargs(self, value: dict[str, Any]) -> None:
-        object.__setattr__(self, "_untracked_compile_kwargs", dict(value))
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -283,14 +272,14 @@ class TextClassifier(keras.Model):
         self._auto_optimizer = isinstance(optimizer, str) and optimizer == "auto"
         self._schedule_spent = False
         with self.distribute_strategy.scope():  # metrics' and the optimizer's variables belong to the strategy too
-            self._compile_kwargs = dict(  # untracked (see the property): Keras tracks these through compile
+            object.__setattr__(self, "_compile_kwargs", dict(  # untracked: see __init__
                 loss=task_loss(self.config.task) if loss == "auto" else loss,
                 metrics=task_metrics(self.config.task, self.config.num_outputs, self.config.threshold)
                 if metrics == "auto"
                 else metrics,
                 jit_compile=kwargs.pop("jit_compile", self.config.jit_compile),
                 **kwargs,
-            )
+            ))
             if self._auto_optimizer:
                 self.lr_schedule = warmup_schedule(self.training_config, total_steps=1)
                 optimizer = make_optimizer(self.training_config, self.lr_schedule)
