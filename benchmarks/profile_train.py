@@ -7,7 +7,8 @@ tab shows, kept in the run folder), then sums the trace's TensorFlow op events b
 Each family's share of the traced op time, and milliseconds per step, go to
 ``benchmarks/results/profile_train.{json,md}`` (one entry per ``--name``, so settings can be compared).
 
-Run:  python benchmarks/profile_train.py --name frozen_b32 [--freeze-embeddings] [--batch-tokens 2048] ...
+Run:  python benchmarks/profile_train.py --name frozen_b32 [--freeze-embeddings] [--batch-tokens 2048]
+          [--precision float32] ...
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def main() -> None:
     parser.add_argument("--batch-tokens", type=int, default=None)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--precision", default="auto", help="float32, mixed_bfloat16 or auto (tfkit's default)")
     parser.add_argument("--optimizer", choices=["fused", "keras"], default="fused",
                         help="tfkit's AdamW (fused updates, the default) or Keras' AdamW, for comparison")
     parser.add_argument("--sentences", type=int, default=3200, help="training sentences to fit on (one epoch)")
@@ -122,7 +124,7 @@ def main() -> None:
         optimization.FusedAdamW = keras.optimizers.AdamW
     keras.utils.set_random_seed(0)
     clf = tfkit.TextClassifier.from_pretrained(default_checkpoint(), labels=train.labels, max_length=args.max_length,
-                                               freeze_embeddings=args.freeze_embeddings)
+                                               freeze_embeddings=args.freeze_embeddings, precision=args.precision)
     clf.compile(learning_rate=args.learning_rate, batch_size=args.batch_size, batch_tokens=args.batch_tokens)
     clf.fit(data, epochs=1, callbacks=[Trace()], verbose=0)
     times = op_times(logdir)
