@@ -53,6 +53,11 @@ TOPICS = (
     Topic("Beside PyTorch and ONNX Runtime", "peers_sst2", "python benchmarks/peers_sst2.py",
           ("default_speedup_vs_naive", "speedup_vs_pytorch", "accuracy_vs_pytorch", "latency_ratio_vs_ort_int8",
            "b32_throughput_ratio_vs_ort_int8"), "13"),
+    Topic("Where a fit's time goes", "fit_timeline", "python benchmarks/fit_timeline.py",
+          ("steady_examples_per_second", "fit_examples_per_second", "fixed_cost_share"), "13",
+          note="Steady examples/s is the batch over the median step; the fit's own figure also carries the first "
+               "step's tracing, per-epoch validation and saves, and any stall after the last epoch (see the "
+               "findings)."),
     Topic("Scaling with sequence length and model size", "scaling", "python benchmarks/scaling.py",
           ("minilm_shape_train_step_ratio_256_vs_64", "minilm_shape_b1_int8_latency_ratio_256_vs_64"), "13"),
     Topic("Hyperparameter search (Keras Tuner)", "tune_sst2", "python benchmarks/tune_sst2.py",
