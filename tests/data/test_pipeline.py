@@ -95,3 +95,16 @@ def test_token_budget_batches(varied):
     assert total == len(varied)
     short, long = min(sizes), max(sizes)
     assert max(sizes[short]) > max(sizes[long]), "short sentences come in bigger batches"
+
+
+def test_training_and_inference_pipelines_run_without_the_autotune_thread(varied):
+    # Freeing an autotuned iterator after a long fit waited up to 60 s for tf.data's autotune thread
+    # (benchmarks/findings.md); the pipelines use fixed parallelism instead, under a strategy's options too.
+    from tfkit.models.distribution import distribute_options
+
+    enc = pipeline.encode(varied, tiny_tokenizer(), max_length=64)
+    train = pipeline.training_dataset(enc, varied.targets, batch_size=8, seed=0)
+    infer, _ = pipeline.inference_dataset(enc, batch_size=16)
+    for ds in (train, infer, distribute_options(train)):
+        assert ds.options().autotune.enabled is False
+    assert sum(int(t.shape[0]) for _, t in train) == len(varied)  # and it still yields every example

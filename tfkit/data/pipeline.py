@@ -30,6 +30,19 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import ConfigError
 
 _BOUNDARIES = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384)
+# Fixed parallelism and prefetch depth instead of tf.data's autotuning. With autotuning on, freeing a long
+# fit's data iterator waited for tf.data's autotune thread (``Model::OptimizeLoop``, whose timed wait grows to
+# 60 s) and stalled the end of ``fit`` by 48-57 s in 3 of 6 measured 8,000-sentence fits, while the whole input
+# pipeline costs 0.2 s of a 236 s fit (benchmarks/findings.md, "Where a fit's wall time goes").
+_MAP_THREADS = 2
+_PREFETCH = 2
+
+
+def _finish(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """``ds`` prefetched ``_PREFETCH`` batches deep, with tf.data's autotune thread off."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(_PREFETCH).with_options(options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +172,7 @@ def training_dataset(
     target_tensor = tf.constant(targets)
     ds = tf.data.Dataset.from_tensor_slices((encoded.features(), target_tensor))
     ds = ds.shuffle(len(encoded), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.map(_with_mask, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(_with_mask, num_parallel_calls=_MAP_THREADS)
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda f, _: tf.shape(f["input_ids"])[0],
         bucket_boundaries=list(boundaries),
@@ -169,7 +182,7 @@ def training_dataset(
     )
     steps = train_steps(encoded, sizes, boundaries)
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _finish(ds)
 
 
 def inference_dataset(
@@ -199,7 +212,7 @@ def inference_dataset(
     if width_multiple is not None and width_multiple > 1:
         pad_values = {name: int(value.numpy()) for name, value in (padding[0] if targets is not None else padding).items()}
         ds = ds.map(functools.partial(_round_width, multiple=width_multiple, max_width=max_width, pad_values=pad_values))
-    return ds.prefetch(tf.data.AUTOTUNE), order
+    return _finish(ds), order
 
 
 def _round_width(features: Any, *target: Any, multiple: int, max_width: int | None,
