@@ -4,8 +4,8 @@
 AMX) fits the first ``--sentences`` of the seeded SST-2 training subset for ``--epochs`` epochs with an output
 folder (backup, TensorBoard, best weights) and validation on the 2,000-sentence validation split, as
 ``tfkit train`` does. A callback (last in the list, so tfkit's own callbacks have run before it sees an epoch's
-end) stamps every step and epoch; tf-keras' ``BackupAndRestore`` and ``ModelCheckpoint`` epoch-end hooks are
-timed on their own. Reported: the fit's seconds; the steps' sum, median and first step; the time from each
+end) stamps every step and epoch; tf-keras' ``BackupAndRestore``, ``ModelCheckpoint`` and ``TensorBoard``
+epoch-end hooks are timed on their own (their classes' methods wrapped, in this process only). Reported: the fit's seconds; the steps' sum, median and first step; the time from each
 epoch's last step to its end (validation plus the saves); the time between steps (the input pipeline); what
 is left after the last epoch; and the steady rate (batch size over the median step).
 
@@ -76,7 +76,7 @@ def timeline(args) -> dict:
     between = [b[1] - e[1] for e, b in zip(events, events[1:]) if e[0] == "end" and b[0] == "begin"]
     epoch_tails = [x[1] - e[1] for e, x in zip(events, events[1:]) if e[0] == "end" and x[0] == "epoch_end"]
     median = float(np.median(steps))
-    batch = clf.training_config.batch_size or 32
+    batch = clf.training_config.batch_size
     return {"precision": clf.config.precision.value, "batch_size": batch, "fit_seconds": total,
             "steps": len(steps), "step_seconds": float(np.sum(steps)), "median_step_ms": 1000 * median,
             "first_step_seconds": steps[0], "epoch_end_seconds": epoch_tails,

@@ -190,6 +190,11 @@ def part_inference(args) -> dict:
 ROUNDS_OF_PEAK = 7
 
 
+def peak_dtype(precision: str | None) -> str:
+    """The dtype whose matmul peak a run in ``precision`` is measured against (bfloat16 under mixed_bfloat16)."""
+    return "bfloat16" if precision == "mixed_bfloat16" else "float32"
+
+
 def part_peak(args) -> dict:
     """Attainable matmul throughput: square TF matmuls of several sizes, best of repeats, per dtype and threads."""
     import tensorflow as tf
@@ -249,6 +254,7 @@ def train_sets(args):
 def part_train(args, system: str, round_: int) -> dict:
     import tfkit
     from tfkit.models.checkpoint import default_checkpoint
+    from tfkit.models.config import resolve_precision
 
     subset, validation, dev, files = train_sets(args)
     targets = np.asarray(dev.targets)
@@ -265,8 +271,6 @@ def part_train(args, system: str, round_: int) -> dict:
         accuracy = float(np.mean(clf.predict_logits(dev).argmax(1) == targets))
         sizes = {p.name: sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) for p in (out / "01_finetune").iterdir()
                  if p.is_dir()}
-        from tfkit.models.config import resolve_precision
-
         return {"command": " ".join(command), "wall_seconds": wall, "seconds": stage["metrics"]["train_seconds"],
                 "examples_per_second": stage["metrics"]["train_examples_per_second"], "dev_accuracy": accuracy,
                 "stage_config": stage["config"], "folder_bytes": sizes,
@@ -394,7 +398,7 @@ def summarise() -> None:
         record["tfkit_train_precision"] = precision or "not recorded (auto)"
         per_second = train_flops * tk["examples_per_second"] / 1e9
         record["acceptance"]["fraction_of_peak_train"] = acceptance(
-            per_second / peak["peak_gflops"]["bfloat16" if precision == "mixed_bfloat16" else "float32"], "reported")
+            per_second / peak["peak_gflops"][peak_dtype(precision)], "reported")
         if precision is None:
             record["acceptance"]["fraction_of_bf16_peak_train"] = acceptance(
                 per_second / peak["peak_gflops"]["bfloat16"], "reported")

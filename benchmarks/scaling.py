@@ -37,7 +37,6 @@ PARTS = RESULTS / "scaling.parts"
 WORK = Path(tempfile.gettempdir()) / "tfkit_scaling"  # checkpoints and exported files (large, outside the repo)
 THREADS = 2
 VARIANTS = ("float32", "dynamic_int8")
-PEAK_DTYPE = {"mixed_bfloat16": "bfloat16"}  # training precision -> the peak its matmuls are measured against
 
 
 def model_name(layers: int, hidden: int) -> str:
@@ -156,15 +155,16 @@ def forward_flops(length: int, layers: int, hidden: int, intermediate: int) -> f
 
 
 def summarise(args) -> None:
+    from peers_sst2 import peak_dtype
+
     parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
     peak = parts["peak"]["peak_gflops"]
     models = [parts[model_name(l, h)] for h in args.hidden for l in args.layers if model_name(l, h) in parts]
     for m in models:
         for length, row in m["lengths"].items():
             flops = forward_flops(int(length), m["layers"], m["hidden"], m["intermediate"])
-            # against the peak of the dtype the matmuls ran in (bfloat16 under mixed_bfloat16)
             row["train_fraction_of_peak"] = 3 * flops * row["train_examples_per_second"] / (
-                peak[PEAK_DTYPE.get(m["precision"], "float32")] * 1e9)
+                peak[peak_dtype(m["precision"])] * 1e9)
             row["b1_dynamic_int8_fraction_of_fp32_peak"] = flops / (row["b1_dynamic_int8_p50_ms"] / 1000) / (
                 peak["float32"] * 1e9)
     default = parts.get(model_name(6, 384))

@@ -32,7 +32,7 @@ from tfkit.errors import ConfigError
 _BOUNDARIES = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384)
 # Fixed parallelism and prefetch depth instead of tf.data's autotuning. With autotuning on, freeing a long
 # fit's data iterator waited for tf.data's autotune thread (``Model::OptimizeLoop``, whose timed wait grows to
-# 60 s) and stalled the end of ``fit`` by 48-57 s in 3 of 6 measured 8,000-sentence fits, while the whole input
+# 60 s) and stalled the end of ``fit`` by 48-57 s in 4 of 7 measured 8,000-sentence fits, while the whole input
 # pipeline costs 0.2 s of a 236 s fit (benchmarks/findings.md, "Where a fit's wall time goes").
 _MAP_THREADS = 2
 _PREFETCH = 2
