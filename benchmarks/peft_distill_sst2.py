@@ -7,7 +7,8 @@ length 64, float32, with an output folder (checkpoints, backup, TensorBoard) and
 the 2,000-sentence validation split, as users run ``fit``. Full fine-tuning uses tfkit's peak learning rate
 (5e-5); LoRA's (with its batch size, and LoRA+'s ratio) is chosen among 5e-4, 1e-3, 2e-3 and 4e-3 at batch 32,
 1e-3 and 2e-3 at batch 16, LoRA+ at batch 16 (5e-4 with B 16x faster, 1e-3 with B 8x), and 2e-3 at batch 16
-with the frozen base's dropout off, on the validation split with seed 0 (never on dev), then
+with the frozen base's dropout off, a pooler adapter, and a mean-pooled head (the classifier reads the mean of
+the last layer, without the pooler), on the validation split with seed 0 (never on dev), then
 the chosen one also runs seed 1. Dev accuracy (872 sentences) is the mean of
 seeds 0 and 1; training examples/s come from ``fit_record`` and peak memory from the part's own process
 (``ru_maxrss``: each part runs in a fresh process). For seed 0 the adapter file is saved and its size
@@ -58,20 +59,26 @@ PLUS = ((5e-4, 16.0), (1e-3, 8.0))
 # ... and the frozen base without its dropout (the adapters underfit: 0.885 train accuracy after two epochs).
 # ... and a rank-8 adapter on the pooler as well (the classifier reads the pooler's tanh of the first token, and
 # all-MiniLM-L6-v2 was trained through mean pooling: its pooler was never trained for what it feeds), with and
-# without the base's dropout. Candidates: (learning rate, batch, LoRA+ ratio, base dropout, pooler adapter).
-LORA_CANDIDATES = tuple((rate, 32, 1.0, None, False) for rate in LORA_RATES) + \
-    tuple((rate, 16, 1.0, None, False) for rate in SMALL_BATCH_RATES) + \
-    tuple((rate, 16, ratio, None, False) for rate, ratio in PLUS) + \
-    ((2e-3, 16, 1.0, 0.0, False), (2e-3, 16, 1.0, 0.0, True), (2e-3, 16, 1.0, None, True))
+# without the base's dropout.
+# ... and a mean-pooled head (LoraConfig.pooling="mean": the classifier reads the mean of the last layer, as
+# all-MiniLM-L6-v2 was trained, instead of the pooler of the first token), with and without the base's dropout.
+# Candidates: (learning rate, batch, LoRA+ ratio, base dropout, pooler adapter, pooling).
+LORA_CANDIDATES = tuple((rate, 32, 1.0, None, False, "first") for rate in LORA_RATES) + \
+    tuple((rate, 16, 1.0, None, False, "first") for rate in SMALL_BATCH_RATES) + \
+    tuple((rate, 16, ratio, None, False, "first") for rate, ratio in PLUS) + \
+    ((2e-3, 16, 1.0, 0.0, False, "first"), (2e-3, 16, 1.0, 0.0, True, "first"), (2e-3, 16, 1.0, None, True, "first"),
+     (2e-3, 16, 1.0, None, False, "mean"), (2e-3, 16, 1.0, 0.0, False, "mean"))
 
 
 def lora_targets(pooler: bool) -> tuple[str, ...]:
     return ("query", "value", "pooler") if pooler else ("query", "value")
 
 
-def lora_name(rate: float, batch: int, ratio: float = 1.0, dropout: float | None = None, pooler: bool = False) -> str:
+def lora_name(rate: float, batch: int, ratio: float = 1.0, dropout: float | None = None, pooler: bool = False,
+              pooling: str = "first") -> str:
     return (f"lora_{'' if batch == 32 else f'b{batch}_'}{'' if ratio == 1 else f'plus{ratio:g}_'}"
-            f"{'' if dropout is None else f'dropout{dropout:g}_'}{'pooler_' if pooler else ''}lr{rate:g}")
+            f"{'' if dropout is None else f'dropout{dropout:g}_'}{'pooler_' if pooler else ''}"
+            f"{'' if pooling == 'first' else f'{pooling}_'}lr{rate:g}")
 
 
 def order(args) -> tuple[str, ...]:
@@ -149,15 +156,15 @@ def part_full(args, seed: int) -> dict:
 
 
 def part_lora(args, seed: int, rate: float, batch: int = 32, ratio: float = 1.0, dropout: float | None = None,
-              pooler: bool = False) -> dict:
+              pooler: bool = False, pooling: str = "first") -> dict:
     import tfkit
     from tfkit.models import lora as lora_module
 
     subset, validation, dev = data(args)
     model = tfkit.with_lora(_base(seed, subset.labels, dropout), rank=8, alpha=16, targets=lora_targets(pooler),
-                            b_lr_ratio=ratio, base_dropout=dropout)
-    name = lora_name(rate, batch, ratio, dropout, pooler)
-    out = {"b_lr_ratio": ratio, "base_dropout": dropout, "targets": list(lora_targets(pooler)),
+                            b_lr_ratio=ratio, base_dropout=dropout, pooling=pooling)
+    name = lora_name(rate, batch, ratio, dropout, pooler, pooling)
+    out = {"b_lr_ratio": ratio, "base_dropout": dropout, "targets": list(lora_targets(pooler)), "pooling": pooling,
            "trainable_parameters": model.trainable_parameters, "total_parameters": model.total_parameters,
            "trainable_fraction": model.trainable_fraction}
     out.update(_train(model, subset, validation, args, rate, f"{name}_seed{seed}", batch))
@@ -296,7 +303,7 @@ def main() -> None:
             ratio = float(kind.split("plus")[1].split("_")[0]) if "_plus" in kind else 1.0
             dropout = float(kind.split("dropout")[1].split("_")[0]) if "_dropout" in kind else None
             result = part_lora(args, int(seed), float(kind.rpartition("lr")[2]), batch, ratio, dropout,
-                               "_pooler_" in kind)
+                               "_pooler_" in kind, "mean" if "_mean_" in kind else "first")
         else:
             result = functions[kind](args, int(seed))
         result["part_cpu_seconds"] = time.process_time()
@@ -312,9 +319,9 @@ def main() -> None:
     if args.unlabeled and all(p.is_file() for p in without.values()):
         for seed, path in without.items():
             parts[f"student_u0_seed{seed}"] = json.loads(path.read_text())
-    chosen, chosen_batch, chosen_ratio, chosen_dropout, chosen_pooler = max((c for c in LORA_CANDIDATES if "validation_accuracy" in parts[f"{lora_name(*c)}_seed0"]),
+    chosen, chosen_batch, chosen_ratio, chosen_dropout, chosen_pooler, chosen_pooling = max((c for c in LORA_CANDIDATES if "validation_accuracy" in parts[f"{lora_name(*c)}_seed0"]),
                                key=lambda c: parts[f"{lora_name(*c)}_seed0"]["validation_accuracy"])
-    chosen_name = lora_name(chosen, chosen_batch, chosen_ratio, chosen_dropout, chosen_pooler)
+    chosen_name = lora_name(chosen, chosen_batch, chosen_ratio, chosen_dropout, chosen_pooler, chosen_pooling)
     parts[f"{chosen_name}_seed1"] = run_part(f"{chosen_name}_seed1", args)
     for seed in SEEDS:
         parts[f"lora_seed{seed}"] = parts[f"{chosen_name}_seed{seed}"]
@@ -342,13 +349,13 @@ def main() -> None:
                      "epochs": args.epochs,
                      "max_length": MAX_LENGTH, "batch_size": 32, "lora_batch_size": chosen_batch,
                      "seeds": list(SEEDS), "full_learning_rate": FULL_LEARNING_RATE,
-                     "lora": {"rank": 8, "alpha": 16, "targets": list(lora_targets(chosen_pooler)), "train_head": False,
+                     "lora": {"rank": 8, "alpha": 16, "targets": list(lora_targets(chosen_pooler)), "train_head": False, "pooling": chosen_pooling,
                               "learning_rate": chosen, "batch_size": chosen_batch, "b_lr_ratio": chosen_ratio,
                               "base_dropout": chosen_dropout},
                      "student_learning_rate": STUDENT_LEARNING_RATE, "temperature": 2.0, "alpha": 0.5,
                      "threads": 2},
         "dev_accuracy": {"full": full, "lora": lora, "teacher": teacher, "student": student, "plain3": plain3},
-        "lora_learning_rate": {"chosen": chosen, "batch_size": chosen_batch, "b_lr_ratio": chosen_ratio, "base_dropout": chosen_dropout, "chosen_on": "validation split (2,000 train sentences), seed 0",
+        "lora_learning_rate": {"chosen": chosen, "batch_size": chosen_batch, "b_lr_ratio": chosen_ratio, "base_dropout": chosen_dropout, "pooling": chosen_pooling, "chosen_on": "validation split (2,000 train sentences), seed 0",
                                "candidates": selection},
         "parts": {name: part for name, part in parts.items()
                   if not name.startswith(("lora_seed", "student_seed")) and name != "latency"},
@@ -359,7 +366,8 @@ def main() -> None:
              ("full fine-tuning (MiniLM-L6)", runs("full"), f"{full:.4f}", f"{eps('full'):.1f}"),
              (f"LoRA r8 q/v{'/pooler' if chosen_pooler else ''} (MiniLM-L6), lr {chosen:g}, batch {chosen_batch}"
              f"{f', LoRA+ ratio {chosen_ratio:g}' if chosen_ratio != 1 else ''}"
-             f"{f', base dropout {chosen_dropout:g}' if chosen_dropout is not None else ''}", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
+             f"{f', base dropout {chosen_dropout:g}' if chosen_dropout is not None else ''}"
+             f"{', mean pooling' if chosen_pooling == 'mean' else ''}", runs("lora"), f"{lora:.4f}", f"{eps('lora'):.1f}"),
              ("teacher (MiniLM-L6, full SST-2)", f"{teacher:.4f}", f"{teacher:.4f}", "-"),
              (f"distilled student (3 layers; {args.distill_subset:,} labelled + {args.unlabeled:,} unlabelled texts)",
               runs("student"), f"{student:.4f}", f"{eps('student'):.1f}"),

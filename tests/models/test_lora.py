@@ -9,7 +9,7 @@ import tfkit
 from tfkit.errors import ConfigError
 from tfkit.integrity import verify_folder
 from tfkit.models.lora import (ADAPTER_WEIGHTS, AdapterMismatchError, LoraClassifier, LoraConfig, LoraDense,
-                               load_lora, with_lora)
+                               MeanPooledClassifier, load_lora, with_lora)
 from tfkit.testing import write_tiny_checkpoint
 
 from tests.conftest import toy_texts
@@ -180,6 +180,7 @@ def test_a_pooler_adapter_needs_a_pretrained_pooler(family, toy, tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(rank=0), "rank >= 1"), (dict(targets=("keys",)), "targets among"), (dict(dropout=1.0), "dropout"),
     (dict(b_lr_ratio=0.0), "b_lr_ratio"), (dict(targets=("query", "pooler"), train_head=True), "not both"),
+    (dict(pooling="max"), "pooling in"), (dict(targets=("query", "pooler"), pooling="mean"), "no 'pooler' LoRA target"),
 ])
 def test_bad_settings_name_the_argument(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -205,3 +206,32 @@ def test_lora_trains_with_its_measured_defaults_and_the_base_without_dropout(tin
     assert dropouts and {layer.rate for layer in dropouts} == {0.0}
     kept = with_lora(base, rank=4, base_dropout=None)  # the checkpoint's dropout
     assert any(layer.rate > 0 for layer in kept.backbone.layers if isinstance(layer, tfkit._keras.keras.layers.Dropout))
+
+
+def test_mean_pooled_lora_trains_merges_round_trips_and_exports(tiny_checkpoint, toy, tmp_path):
+    from tfkit.export.graph import ServingModule
+    from tfkit.export.runtime import LiteRTModel
+    from tfkit.export.tflite import representative_samples
+
+    tfkit._keras.keras.utils.set_random_seed(0)
+    lora = with_lora(_base(tiny_checkpoint, toy), rank=4, alpha=8, pooling="mean")
+    assert "bert.pooler.dense" not in {layer.name for layer in lora.backbone.layers}
+    assert {w.name.split("/")[0] for w in lora.trainable_weights if "lora" not in w.name} == {"classifier"}
+    lora.compile(learning_rate=3e-3, batch_size=8)
+    lora.fit(toy, epochs=2, verbose=0)
+    texts = list(toy.texts)
+    merged = lora.merged()
+    assert type(merged) is MeanPooledClassifier
+    np.testing.assert_allclose(merged.predict_logits(texts), lora.predict_logits(texts), atol=1e-5)
+    again = load_lora(tiny_checkpoint, lora.save_adapter(tmp_path / "adapter"))
+    assert again.lora.pooling == "mean"
+    np.testing.assert_allclose(again.predict_logits(texts), lora.predict_logits(texts), atol=1e-6)
+    with pytest.raises(ConfigError, match="no Hugging Face model folder"):
+        lora.save_pretrained(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+    artifacts = tfkit.export(merged, tmp_path / "export", formats=["tflite"], quantization=["float32"], train=toy,
+                             validation=toy, raw_text=False, mediapipe=False)
+    module = ServingModule(merged, raw_strings=False)
+    model = LiteRTModel(artifacts.path / "tflite" / "model_float32.tflite", num_threads=1)
+    logits = np.concatenate([model(sample) for sample in representative_samples(module, texts)])
+    np.testing.assert_allclose(logits, lora.predict_logits(texts), atol=1e-4)

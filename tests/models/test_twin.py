@@ -87,3 +87,27 @@ def test_twin_that_does_not_match_is_refused(monkeypatch):
                         else inputs[:, -1])
     with pytest.raises(twin_module.TwinMismatchError, match="within"):
         twin_module.functional_twin(clf)
+
+
+def test_mean_pooling_reads_the_mean_of_the_unpadded_last_layer_without_the_pooler():
+    clf = _classifier("bert")
+    twin = twin_module.functional_twin(clf, pooling="mean")
+    inputs = twin_module.probe_inputs(clf, batch=4, length=10, seed=3)
+    assert inputs["attention_mask"].min() == 0  # padding must not count in the mean
+    hidden = np.asarray(clf.backbone.bert(inputs, training=False).last_hidden_state, np.float64)
+    mask = inputs["attention_mask"][:, :, None].astype(np.float64)
+    mean = (hidden * mask).sum(1) / mask.sum(1)
+    head = clf.backbone.classifier
+    expected = mean @ head.kernel.numpy() + head.bias.numpy()
+    np.testing.assert_allclose(np.asarray(twin(inputs, training=False)), expected, atol=1e-4)
+    names = {layer.name for layer in twin.layers}
+    assert "bert.pooler.dense" not in names and "bert.encoder.layer.1.first_token" not in names
+
+
+def test_mean_pooling_is_refused_for_heads_with_their_own_hidden_layer():
+    from tfkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="BERT-layout model .* pooling='mean'.*distilbert"):
+        twin_module.functional_twin(_classifier("distilbert"), pooling="mean")
+    with pytest.raises(ConfigError, match="pooling in"):
+        twin_module.functional_twin(_classifier("bert"), pooling="max")

@@ -44,7 +44,8 @@ from tfkit._keras import keras, tf
 from tfkit.errors import CheckpointError, ConfigError, TfkitError
 from tfkit.models.config import ClassifierConfig, Precision, _JsonConfig
 from tfkit.models.text_classifier import TextClassifier, dtype_policy
-from tfkit.models.twin import LAYOUTS, functional_twin, layout_of, twin_variables, write_back
+from tfkit.models.twin import (LAYOUTS, build_twin, check_pooling, functional_twin, layout_of, twin_variables,
+                               write_back)
 
 ROLES = ("query", "key", "value", "attention_output", "intermediate", "output", "pooler")
 # LoRA's training defaults, chosen on the SST-2 validation split (rank 8, query/value, 2 epochs on 16,000
@@ -88,6 +89,11 @@ class LoraConfig(_JsonConfig):
         b_lr_ratio: LoRA+ (Hayou et al., 2024): ``B`` learns this many times faster than ``A``. Adam's steps
             do not depend on a gradient's scale, so ``B`` is trained as ``B / ratio`` and used times
             ``ratio``; the adapter file holds ``B`` itself. 1: plain LoRA.
+        pooling: what the classifier layer reads: ``"first"``, the Hugging Face head (BERT's pooler of the
+            first token); or ``"mean"``, the mean of the last layer over the unpadded tokens, without the
+            pooler (BERT layout only; how sentence-transformers checkpoints such as all-MiniLM-L6-v2 were
+            trained). A mean-pooled model has no Hugging Face class: :meth:`LoraClassifier.merged` gives a
+            classifier that predicts and exports, and it is not written as a Hugging Face folder.
 
     Examples:
         >>> LoraConfig(rank=4, targets=("query", "value")).scale
@@ -102,6 +108,7 @@ class LoraConfig(_JsonConfig):
     train_head: bool = False
     base_dropout: float | None = DEFAULT_BASE_DROPOUT
     b_lr_ratio: float = 1.0
+    pooling: str = "first"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
@@ -118,6 +125,10 @@ class LoraConfig(_JsonConfig):
         if self.train_head and "pooler" in self.targets:
             raise ConfigError("Expected either train_head=True (the pooler trains whole) or a 'pooler' LoRA target "
                               "(a low-rank update of it), not both.")
+        check_pooling(self.pooling)
+        if self.pooling == "mean" and "pooler" in self.targets:
+            raise ConfigError("Expected no 'pooler' LoRA target with pooling='mean' (the mean-pooled head has no "
+                              "pooler). Received: targets=" + str(list(self.targets)) + ".")
         unknown = sorted(set(self.targets) - set(ROLES))
         if unknown or not self.targets:
             raise ConfigError(f"Expected LoRA targets among {list(ROLES)}. Received: targets={list(self.targets)}.")
@@ -206,7 +217,7 @@ class LoraClassifier(TextClassifier):
         pass  # frozen by layer once the LoRA config is known (_freeze_base)
 
     def _freeze_base(self) -> None:
-        trainable = set(head_layers(self._hf_config, self.lora.train_head))
+        trainable = set(head_layers(self._hf_config, self.lora.train_head, self.lora.pooling))
         for layer in self.backbone.layers:
             layer.trainable = isinstance(layer, LoraDense) or layer.name in trainable
 
@@ -219,6 +230,7 @@ class LoraClassifier(TextClassifier):
             raise ConfigError(f"Expected a plain tfkit.TextClassifier. Received: {type(classifier).__name__}. "
                               "Merge LoRA adapters first (lora.merged()).")
         blocks = int(layout_of(classifier).hf(classifier.hf_config, "num_hidden_layers"))  # unsupported: raises
+        check_pooling(lora.pooling, layout_of(classifier))
         layers = set(range(blocks) if lora.layers is None else lora.layers)
         if lora.layers is not None and not layers <= set(range(blocks)):
             raise ConfigError(f"Expected LoRA layer indices in 0..{blocks - 1}. Received: layers={list(lora.layers)}.")
@@ -240,13 +252,13 @@ class LoraClassifier(TextClassifier):
             return keras.layers.Dense(units, name=name)
 
         with dtype_policy(classifier.config.precision), classifier.distribute_strategy.scope():
-            twin = functional_twin(classifier, dense=dense)
+            twin = functional_twin(classifier, dense=dense, pooling=lora.pooling)
             if lora.base_dropout is not None:
                 for layer in twin.layers:
                     if isinstance(layer, keras.layers.Dropout):
                         layer.rate = lora.base_dropout
             model = cls(twin, classifier.tokenizer, classifier.config, classifier.hf_config, lora,
-                        base_fingerprint(twin, head_layers(classifier.hf_config, lora.train_head)))
+                        base_fingerprint(twin, head_layers(classifier.hf_config, lora.train_head, lora.pooling)))
         # LoRA's measured defaults; compile(learning_rate=..., batch_size=...) overrides them as usual.
         model.training_config = dataclasses.replace(classifier.training_config, learning_rate=DEFAULT_LEARNING_RATE,
                                                     batch_size=DEFAULT_BATCH_SIZE)
@@ -279,7 +291,7 @@ class LoraClassifier(TextClassifier):
         for layer in self.lora_layers():
             out[f"{layer.name}.lora_a"] = layer.lora_a.numpy()
             out[f"{layer.name}.lora_b"] = layer.b()
-        head = tuple(head_layers(self._hf_config, self.lora.train_head))
+        head = tuple(head_layers(self._hf_config, self.lora.train_head, self.lora.pooling))
         for name, variable in twin_variables(self.backbone).items():
             if name.rsplit(".", 1)[0] in head:
                 out[name] = variable.numpy()
@@ -382,13 +394,20 @@ class LoraClassifier(TextClassifier):
 
     # ------------------------------------------------------------------ merging and saving
     def merged(self) -> TextClassifier:
-        """A plain :class:`~tfkit.TextClassifier` with ``A @ B * scale`` folded into the kernels."""
-        from tfkit.models.twin import _PARAMETER
+        """A plain :class:`~tfkit.TextClassifier` with ``A @ B * scale`` folded into the kernels (for
+        ``pooling="mean"``, a :class:`MeanPooledClassifier`: its Functional twin with plain Dense layers)."""
+        from tfkit.models.twin import _PARAMETER, _copy
 
         kernels = {f"{layer.name}.{_PARAMETER['kernel']}": layer.merged_kernel() for layer in self.lora_layers()}
         template = TextClassifier.from_hf_config(self._hf_config, self.tokenizer, self.config)
         template.predict_logits(["a"])  # builds every weight
-        merged = write_back(self.backbone, template, weights=kernels)
+        if self.lora.pooling == "mean":
+            with dtype_policy(self.config.precision):
+                twin = build_twin(template, pooling="mean")
+            _copy({**twin_variables(self.backbone), **kernels}, twin_variables(twin), "merged mean-pooled twin")
+            merged: TextClassifier = MeanPooledClassifier(twin, self.tokenizer, self.config, self._hf_config)
+        else:
+            merged = write_back(self.backbone, template, weights=kernels)
         merged.training_config = self.training_config
         merged.fit_record = {**self.fit_record, "lora": {**self.lora.to_dict(), "base_sha256": self.base_sha256,
                                                          "merged": True}}
@@ -400,7 +419,10 @@ class LoraClassifier(TextClassifier):
         unmerged one on its base."""
         from tfkit.models.saving import save_classifier
 
-        return save_classifier(self.merged(), path, overwrite=overwrite, metrics=metrics,
+        merged = self.merged()
+        if isinstance(merged, MeanPooledClassifier):
+            merged.save_pretrained(path)  # raises: no folder format for it
+        return save_classifier(merged, path, overwrite=overwrite, metrics=metrics,
                                extra=lambda folder: self.save_adapter(folder / "adapter"))
 
     def get_config(self) -> dict[str, Any]:
@@ -412,6 +434,31 @@ class LoraClassifier(TextClassifier):
         return cls.wrap(TextClassifier.from_config(config), LoraConfig.from_dict(config["lora"]))
 
 
+class MeanPooledClassifier(TextClassifier):
+    """A merged mean-pooled LoRA classifier (:meth:`LoraClassifier.merged` with ``pooling="mean"``): the
+    Functional twin with plain Dense layers. It predicts, evaluates and exports (``tfkit.export``) like any
+    classifier; no Hugging Face class computes mean pooling, so it is not written as a model folder:
+    keep its adapter (:meth:`LoraClassifier.save_adapter`) and load that onto the base."""
+
+    def __init__(self, backbone: keras.Model, tokenizer: Any, config: ClassifierConfig, hf_config: Any,
+                 **kwargs: Any):
+        self._hf_config = hf_config
+        super().__init__(backbone, tokenizer, config, **kwargs)
+
+    @property
+    def hf_config(self) -> Any:
+        return self._hf_config
+
+    def _freeze(self) -> None:
+        pass  # a merged model: nothing is frozen until it is wrapped again
+
+    def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
+                        pytorch_weights: bool = False) -> Path:
+        raise ConfigError(f"Cannot write '{path}': a mean-pooled classifier has no Hugging Face model folder "
+                          "format. Save its adapter (LoraClassifier.save_adapter) and load it onto the base "
+                          "(tfkit.load_lora), or export it (tfkit.export).")
+
+
 def _block_index(name: str) -> int:
     """The encoder block index in a twin layer name (``bert.encoder.layer.3.attention.self.query`` -> 3)."""
     parts = name.split(".")
@@ -421,11 +468,12 @@ def _block_index(name: str) -> int:
     raise ConfigError(f"Expected an encoder block layer name. Received: {name!r}.")
 
 
-def head_layers(hf_config: Any, with_pooler: bool = True) -> list[str]:
-    """Twin layer names of the head that LoRA fine-tuning trains (the classifier; the pooler if asked)."""
+def head_layers(hf_config: Any, with_pooler: bool = True, pooling: str = "first") -> list[str]:
+    """Twin layer names of the head that LoRA fine-tuning trains (the classifier; the pooler if asked and the
+    head has one: a mean-pooled head has none)."""
     layout = LAYOUTS[hf_config.model_type]
     if layout.head == "pooler":
-        names = [f"{layout.prefix}.pooler.dense"] if with_pooler else []
+        names = [f"{layout.prefix}.pooler.dense"] if with_pooler and pooling == "first" else []
         return names + ["classifier"]
     if layout.head == "pre_classifier":
         return (["pre_classifier"] if with_pooler else []) + ["classifier"]
@@ -470,7 +518,7 @@ def base_dropout_for(dropout: float | None) -> float:
 def with_lora(classifier: TextClassifier, rank: int = 8, alpha: float = 16.0, dropout: float = 0.0,
               targets: Sequence[str] = ("query", "value"), layers: Sequence[int] | None = None,
               train_head: bool = False, b_lr_ratio: float = 1.0,
-              base_dropout: float | None = DEFAULT_BASE_DROPOUT) -> LoraClassifier:
+              base_dropout: float | None = DEFAULT_BASE_DROPOUT, pooling: str = "first") -> LoraClassifier:
     """``classifier`` with fresh LoRA adapters (see :class:`LoraConfig`): compile and fit it as usual.
 
     Examples:
@@ -485,7 +533,7 @@ def with_lora(classifier: TextClassifier, rank: int = 8, alpha: float = 16.0, dr
                                                       targets=tuple(targets),
                                                       layers=None if layers is None else tuple(layers),
                                                       train_head=train_head, b_lr_ratio=b_lr_ratio,
-                                                      base_dropout=base_dropout))
+                                                      base_dropout=base_dropout, pooling=pooling))
 
 
 def load_lora(base: TextClassifier | str | os.PathLike, adapter: str | os.PathLike) -> LoraClassifier:
@@ -508,5 +556,5 @@ def load_lora(base: TextClassifier | str | os.PathLike, adapter: str | os.PathLi
 
 
 __all__ = ["AdapterMismatchError", "DEFAULT_BASE_DROPOUT", "DEFAULT_BATCH_SIZE", "DEFAULT_LEARNING_RATE",
-           "LoraClassifier", "LoraConfig", "LoraDense", "base_dropout_for",
+           "LoraClassifier", "LoraConfig", "LoraDense", "MeanPooledClassifier", "base_dropout_for",
            "load_lora", "read_adapter_config", "with_lora"]

@@ -13,6 +13,12 @@ The twin's last encoder layer computes the first token only (queries, attention
 output and feed-forward of ``[CLS]``): a sequence-classification head reads nothing
 else, so the logits are the same and the layer costs about a fifth.
 
+``pooling="mean"`` builds a different classifier on the same encoder: the head reads the
+mean of the last layer over the unpadded tokens (how sentence-transformers checkpoints
+such as all-MiniLM-L6-v2 were trained) instead of the first token, and BERT's pooler is
+left out (the classifier reads the mean directly). No Hugging Face class computes
+that, so its logits are not checked against one; LoRA uses it (:mod:`tfkit.models.lora`).
+
 Supported layouts: BERT (and MiniLM), RoBERTa, ELECTRA, DistilBERT.
 
 Examples:
@@ -106,7 +112,23 @@ def _plain_dense(units: int, name: str, role: str) -> keras.layers.Layer:
     return keras.layers.Dense(units, name=name)
 
 
-def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: DenseFactory | None = None) -> keras.Model:
+POOLINGS = ("first", "mean")
+
+
+def check_pooling(pooling: str, layout: "Layout | None" = None) -> None:
+    """Raises :class:`~tfkit.errors.ConfigError` for a pooling other than :data:`POOLINGS` (or ``"mean"`` on a
+    layout whose head is not BERT's pooler)."""
+    from tfkit.errors import ConfigError
+
+    if pooling not in POOLINGS:
+        raise ConfigError(f"Expected pooling in {list(POOLINGS)}. Received: pooling={pooling!r}.")
+    if pooling == "mean" and layout is not None and layout.head != "pooler":
+        raise ConfigError(f"Expected a BERT-layout model (BERT, MiniLM) for pooling='mean'. Received: "
+                          f"a {layout.prefix} model, whose head has its own hidden layer.")
+
+
+def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: DenseFactory | None = None,
+               pooling: str = "first") -> keras.Model:
     """The Functional twin's architecture for ``classifier``, randomly initialised (see :func:`functional_twin`).
 
     ``dense`` builds the encoder blocks' Dense layers and the head's hidden one (LoRA puts its adapters on some:
@@ -115,6 +137,8 @@ def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: Dens
     from tfkit.export.graph import input_names
 
     layout = layout_of(classifier)
+    check_pooling(pooling, layout)
+    first_token_last_layer = first_token_last_layer and pooling == "first"
     cfg = classifier.backbone.config
     names = input_names(classifier)
     inputs = {name: keras.Input(shape=(None,), dtype=tf.int32, name=name) for name in names}
@@ -146,8 +170,11 @@ def build_twin(classifier: Any, first_token_last_layer: bool = True, dense: Dens
     for index in range(count):
         x = _block(x, bias, f"{p}.{layout.blocks}.{index}", layout, cfg, first_token_last_layer and index == count - 1,
                    dense or _plain_dense)
-    x = tl.FirstToken(name=f"{p}.first_token")(x)
-    logits = _head(x, layout, cfg, classifier.config.num_outputs, dense or _plain_dense)
+    if pooling == "mean":
+        x = tl.MaskedMean(name=f"{p}.mean_pooling")([x, inputs["attention_mask"]])
+    else:
+        x = tl.FirstToken(name=f"{p}.first_token")(x)
+    logits = _head(x, layout, cfg, classifier.config.num_outputs, dense or _plain_dense, pooler=pooling == "first")
     return keras.Model(inputs, logits, name=f"{p}_twin")
 
 
@@ -184,13 +211,14 @@ def _block(x: Any, bias: Any, name: str, layout: Layout, cfg: Any, first_only: b
     return keras.layers.LayerNormalization(epsilon=eps, name=part["output_norm"])(out)
 
 
-def _head(x: Any, layout: Layout, cfg: Any, num_outputs: int, dense: DenseFactory) -> Any:
+def _head(x: Any, layout: Layout, cfg: Any, num_outputs: int, dense: DenseFactory, pooler: bool = True) -> Any:
     hidden = int(layout.hf(cfg, "hidden_size"))
     dropout = float(layout.hf(cfg, "classifier_dropout", layout.hf(cfg, "hidden_dropout_prob", 0.1)))
     act = _activation(layout.head_activation, "head activation")
     if layout.head == "pooler":
-        x = dense(hidden, f"{layout.prefix}.pooler.dense", "pooler")(x)
-        x = keras.layers.Activation(act, name=f"{layout.prefix}.pooler.activation")(x)
+        if pooler:
+            x = dense(hidden, f"{layout.prefix}.pooler.dense", "pooler")(x)
+            x = keras.layers.Activation(act, name=f"{layout.prefix}.pooler.activation")(x)
         x = keras.layers.Dropout(dropout, name="classifier.dropout")(x)
         return keras.layers.Dense(num_outputs, name="classifier")(x)
     if layout.head == "pre_classifier":
@@ -251,7 +279,7 @@ def _copy(source: dict[str, Any], target: dict[str, tf.Variable], what: str) -> 
 
 
 def functional_twin(classifier: Any, first_token_last_layer: bool = True, check: bool = True,
-                    dense: DenseFactory | None = None) -> keras.Model:
+                    dense: DenseFactory | None = None, pooling: str = "first") -> keras.Model:
     """A Functional ``tf_keras`` model computing ``classifier``'s logits with the same weights.
 
     Args:
@@ -260,14 +288,16 @@ def functional_twin(classifier: Any, first_token_last_layer: bool = True, check:
         check: compare the twin's logits with the classifier's on a few padded random inputs and raise
             :class:`TwinMismatchError` beyond :data:`TOLERANCE`.
         dense: builds the blocks' Dense layers (see :func:`build_twin`).
+        pooling: ``"first"`` (the Hugging Face head) or ``"mean"`` (see the module docstring; not checked, as
+            no Hugging Face model computes it).
 
     Raises:
         UnsupportedModelError: a family the twin does not cover.
         TwinMismatchError: the twin's logits differ from the classifier's.
     """
-    twin = build_twin(classifier, first_token_last_layer, dense)
+    twin = build_twin(classifier, first_token_last_layer, dense, pooling)
     _copy(hf_variables(classifier), twin_variables(twin), "Functional twin")
-    if check:
+    if check and pooling == "first":
         difference = logit_difference(twin, classifier)
         if not difference <= TOLERANCE:
             raise TwinMismatchError(

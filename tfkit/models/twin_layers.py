@@ -125,7 +125,18 @@ class FirstToken(keras.layers.Layer):
         return {**super().get_config(), "keepdims": self.keepdims}
 
 
+class MaskedMean(keras.layers.Layer):
+    """``[hidden [batch, length, width], attention_mask [batch, length]]`` -> ``[batch, width]``: the mean of
+    the unpadded positions (sentence-transformers' mean pooling)."""
+
+    def call(self, inputs: list[tf.Tensor]) -> tf.Tensor:
+        hidden, mask = inputs
+        mask = tf.cast(mask, hidden.dtype)[:, :, None]
+        count = tf.maximum(tf.reduce_sum(mask, axis=1), tf.constant(1.0, hidden.dtype))
+        return tf.reduce_sum(hidden * mask, axis=1) / count
+
+
 CUSTOM_OBJECTS: dict[str, type] = {
     cls.__name__: cls for cls in (PositionEmbedding, ZeroIds, MaskBias, AttentionScores, MaskedSoftmax, AttentionContext,
-                                  FirstToken)
+                                  FirstToken, MaskedMean)
 }
