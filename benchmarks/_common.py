@@ -160,3 +160,8 @@ def run_parts(script: str, parts: Path, names: list[str], forwarded: list[str] =
             continue
         print("Running part", name, flush=True)
         subprocess.run([sys.executable, script, "--part", name, *forwarded], check=True)
+
+
+def peak_dtype(precision: str | None) -> str:
+    """The dtype whose matmul peak a run in ``precision`` is measured against (bfloat16 under mixed_bfloat16)."""
+    return "bfloat16" if precision == "mixed_bfloat16" else "float32"

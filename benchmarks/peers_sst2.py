@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import (RESULTS, SST2_CLEAN_RUN, acceptance, machine, require_sst2, sst2_clean_model,
+from _common import (RESULTS, SST2_CLEAN_RUN, acceptance, machine, peak_dtype, require_sst2, sst2_clean_model,
                      run_parts, save_part, sst2_validation_split, write_results,
                      write_sst2_split_files)
 
@@ -188,11 +188,6 @@ def part_inference(args) -> dict:
 # Best of this many timed rounds per size: on a shared 2-vCPU machine single rounds of the bfloat16 (AMX) matmul
 # measured anywhere from 423 to 1408 GFLOP/s.
 ROUNDS_OF_PEAK = 7
-
-
-def peak_dtype(precision: str | None) -> str:
-    """The dtype whose matmul peak a run in ``precision`` is measured against (bfloat16 under mixed_bfloat16)."""
-    return "bfloat16" if precision == "mixed_bfloat16" else "float32"
 
 
 def part_peak(args) -> dict:

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from _common import RESULTS, acceptance, machine, run_parts, save_part, write_results
+from _common import RESULTS, acceptance, machine, peak_dtype, run_parts, save_part, write_results
 
 PARTS = RESULTS / "scaling.parts"
 WORK = Path(tempfile.gettempdir()) / "tfkit_scaling"  # checkpoints and exported files (large, outside the repo)
@@ -155,8 +155,6 @@ def forward_flops(length: int, layers: int, hidden: int, intermediate: int) -> f
 
 
 def summarise(args) -> None:
-    from peers_sst2 import peak_dtype
-
     parts = {p.stem: json.loads(p.read_text()) for p in PARTS.glob("*.json")}
     peak = parts["peak"]["peak_gflops"]
     models = [parts[model_name(l, h)] for h in args.hidden for l in args.layers if model_name(l, h) in parts]

@@ -43,7 +43,7 @@ import numpy as np
 from tfkit._keras import keras, tf
 from tfkit.errors import CheckpointError, ConfigError, TfkitError
 from tfkit.models.config import ClassifierConfig, Precision, _JsonConfig
-from tfkit.models.text_classifier import TextClassifier, dtype_policy
+from tfkit.models.text_classifier import TextClassifier, TwinBackedClassifier, dtype_policy
 from tfkit.models.twin import (LAYOUTS, build_twin, check_pooling, functional_twin, layout_of, twin_variables,
                                write_back)
 
@@ -62,6 +62,9 @@ ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 FORMAT = "tfkit.lora_adapter"
 FORMAT_VERSION = 1
+NO_MEAN_POOLED_FOLDER = ("Cannot write '{path}': a mean-pooled classifier has no Hugging Face model folder format. "
+                         "Save its adapter (LoraClassifier.save_adapter) and load it onto the base "
+                         "(tfkit.load_lora), or export it (tfkit.export).")
 
 
 class AdapterMismatchError(TfkitError, ValueError):
@@ -192,7 +195,7 @@ class LoraDense(keras.layers.Dense):
                 "seed": self.seed, "b_lr_ratio": self.b_lr_ratio}
 
 
-class LoraClassifier(TextClassifier):
+class LoraClassifier(TwinBackedClassifier):
     """A :class:`~tfkit.TextClassifier` whose backbone is the Functional twin with LoRA adapters.
 
     Build one with :func:`with_lora`; see the module docstring for saving, loading and merging.
@@ -200,21 +203,13 @@ class LoraClassifier(TextClassifier):
 
     def __init__(self, backbone: keras.Model, tokenizer: Any, config: ClassifierConfig, hf_config: Any,
                  lora: LoraConfig, base_sha256: str, **kwargs: Any):
-        super().__init__(backbone, tokenizer, config, **kwargs)
-        self._hf_config = hf_config
+        super().__init__(backbone, tokenizer, config, hf_config, **kwargs)
         self.lora = lora
         self.base_sha256 = base_sha256
         self._adapters: dict[str, dict[str, np.ndarray]] = {}
         self._labels: dict[str, tuple[str, ...]] = {}
         self.active_adapter = "default"
         self._freeze_base()
-
-    @property
-    def hf_config(self) -> Any:
-        return self._hf_config
-
-    def _freeze(self) -> None:
-        pass  # frozen by layer once the LoRA config is known (_freeze_base)
 
     def _freeze_base(self) -> None:
         trainable = set(head_layers(self._hf_config, self.lora.train_head, self.lora.pooling))
@@ -419,10 +414,9 @@ class LoraClassifier(TextClassifier):
         unmerged one on its base."""
         from tfkit.models.saving import save_classifier
 
-        merged = self.merged()
-        if isinstance(merged, MeanPooledClassifier):
-            merged.save_pretrained(path)  # raises: no folder format for it
-        return save_classifier(merged, path, overwrite=overwrite, metrics=metrics,
+        if self.lora.pooling == "mean":
+            raise ConfigError(NO_MEAN_POOLED_FOLDER.format(path=path))
+        return save_classifier(self.merged(), path, overwrite=overwrite, metrics=metrics,
                                extra=lambda folder: self.save_adapter(folder / "adapter"))
 
     def get_config(self) -> dict[str, Any]:
@@ -434,29 +428,15 @@ class LoraClassifier(TextClassifier):
         return cls.wrap(TextClassifier.from_config(config), LoraConfig.from_dict(config["lora"]))
 
 
-class MeanPooledClassifier(TextClassifier):
+class MeanPooledClassifier(TwinBackedClassifier):
     """A merged mean-pooled LoRA classifier (:meth:`LoraClassifier.merged` with ``pooling="mean"``): the
     Functional twin with plain Dense layers. It predicts, evaluates and exports (``tfkit.export``) like any
     classifier; no Hugging Face class computes mean pooling, so it is not written as a model folder:
     keep its adapter (:meth:`LoraClassifier.save_adapter`) and load that onto the base."""
 
-    def __init__(self, backbone: keras.Model, tokenizer: Any, config: ClassifierConfig, hf_config: Any,
-                 **kwargs: Any):
-        self._hf_config = hf_config
-        super().__init__(backbone, tokenizer, config, **kwargs)
-
-    @property
-    def hf_config(self) -> Any:
-        return self._hf_config
-
-    def _freeze(self) -> None:
-        pass  # a merged model: nothing is frozen until it is wrapped again
-
     def save_pretrained(self, path: str | os.PathLike, overwrite: bool = False, metrics: dict | None = None,
                         pytorch_weights: bool = False) -> Path:
-        raise ConfigError(f"Cannot write '{path}': a mean-pooled classifier has no Hugging Face model folder "
-                          "format. Save its adapter (LoraClassifier.save_adapter) and load it onto the base "
-                          "(tfkit.load_lora), or export it (tfkit.export).")
+        raise ConfigError(NO_MEAN_POOLED_FOLDER.format(path=path))
 
 
 def _block_index(name: str) -> int:

@@ -561,6 +561,23 @@ class TextClassifier(keras.Model):
         return report
 
 
+class TwinBackedClassifier(TextClassifier):
+    """A :class:`TextClassifier` whose backbone is a Functional twin (:mod:`tfkit.models.twin`): LoRA's, QAT's
+    and the merged mean-pooled model. It keeps the transformers config the twin was built from (a twin has
+    none); subclasses freeze the twin by layer once their own settings are known."""
+
+    def __init__(self, backbone: Any, tokenizer: Any, config: ClassifierConfig, hf_config: Any, **kwargs: Any):
+        super().__init__(backbone, tokenizer, config, **kwargs)
+        self._hf_config = hf_config
+
+    @property
+    def hf_config(self) -> Any:
+        return self._hf_config
+
+    def _freeze(self) -> None:
+        pass  # a twin has no Hugging Face parts to freeze; subclasses freeze by layer name
+
+
 def _accepted_inputs(backbone: Any) -> Sequence[str]:
     """A Hugging Face model's input signature names, or a Keras Functional model's input names."""
     signature = getattr(backbone, "input_signature", None)

@@ -35,7 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tfkit._keras import keras, tf
-from tfkit.errors import TfkitError, UnsupportedModelError
+from tfkit.errors import ConfigError, TfkitError, UnsupportedModelError
 from tfkit.models import twin_layers as tl
 
 # Largest |logit| difference between the twin and the Hugging Face model it was built from (float32).
@@ -118,8 +118,6 @@ POOLINGS = ("first", "mean")
 def check_pooling(pooling: str, layout: "Layout | None" = None) -> None:
     """Raises :class:`~tfkit.errors.ConfigError` for a pooling other than :data:`POOLINGS` (or ``"mean"`` on a
     layout whose head is not BERT's pooler)."""
-    from tfkit.errors import ConfigError
-
     if pooling not in POOLINGS:
         raise ConfigError(f"Expected pooling in {list(POOLINGS)}. Received: pooling={pooling!r}.")
     if pooling == "mean" and layout is not None and layout.head != "pooler":

@@ -30,7 +30,7 @@ from tfkit.data.dataset import TextDataset
 from tfkit.errors import CheckpointError, ConfigError
 from tfkit.models.config import ClassifierConfig, Precision, TrainingConfig
 from tfkit.models.distribution import check_single_host
-from tfkit.models.text_classifier import TextClassifier
+from tfkit.models.text_classifier import TextClassifier, TwinBackedClassifier
 from tfkit.models.twin import LAYOUTS, functional_twin, write_back
 from tfkit.optimize import qat_configs
 from tfkit.optimize.distillation import DistillationStep, DistillConfig, teacher_function
@@ -70,7 +70,7 @@ def freeze_by_name(model: keras.Model, prefixes: list[str]) -> None:
             layer.trainable = False
 
 
-class QuantizedClassifier(TextClassifier):
+class QuantizedClassifier(TwinBackedClassifier):
     """A :class:`~tfkit.TextClassifier` whose backbone is the fake-quantized Functional twin.
 
     Build one with :func:`quantize_aware`; ``tfkit.export`` writes its integer-only ``qat_int8`` file.
@@ -80,17 +80,9 @@ class QuantizedClassifier(TextClassifier):
 
     def __init__(self, backbone: keras.Model, tokenizer: Any, config: ClassifierConfig, hf_config: Any,
                  prune_preserve: bool = False, **kwargs: Any):
-        super().__init__(backbone, tokenizer, config, **kwargs)
-        self._hf_config = hf_config
+        super().__init__(backbone, tokenizer, config, hf_config, **kwargs)
         self.prune_preserve = prune_preserve
         self._freeze_twin()
-
-    @property
-    def hf_config(self) -> Any:
-        return self._hf_config
-
-    def _freeze(self) -> None:
-        pass  # the twin is frozen by layer names once the config is known (_freeze_twin)
 
     def _freeze_twin(self) -> None:
         freeze_by_name(self.backbone, frozen_prefixes(self.config, self._hf_config))
