@@ -234,6 +234,38 @@ def test_resumed_run_keeps_the_best_epoch_from_before_the_interruption(tiny_clas
     assert fresh.saved_epoch == 0
 
 
+@pytest.mark.parametrize("chief_first", [True, False])
+def test_no_empty_checkpoints_folder_whichever_worker_tidies_last(tmp_path, chief_first):
+    """Under a multi-worker strategy a slower worker may remove its ``checkpoints/workertemp_1`` after
+    the chief has tidied (CI saw a two-worker run leave an empty ``checkpoints/``): the last to finish
+    removes the folder, and a kept best file keeps it."""
+    from tfkit.models.callbacks import BEST, BestWeights, tidy_best_weights
+
+    def worker_tidy(path, kept_epoch):
+        callback = BestWeights(str(path), monitor="val_accuracy", mode="max")
+        callback.saved_epoch = 0
+        return tidy_best_weights([callback], [kept_epoch], writer=False)
+
+    for kept_epoch, left in ((0, False), (1, True)):  # best epoch = last one: file removed; else kept
+        path = tmp_path / str(kept_epoch) / BEST
+        temp = path.parent / "workertemp_1"
+        temp.mkdir(parents=True)
+        path.write_bytes(b"weights")
+        chief = BestWeights(str(path), monitor="val_accuracy", mode="max")
+        chief.saved_epoch = 0
+        if chief_first:
+            tidy_best_weights([chief], [kept_epoch], writer=True)
+            assert path.parent.is_dir(), "the worker's folder is still there"
+            temp.rmdir()
+            worker_tidy(path, kept_epoch)
+        else:
+            temp.rmdir()
+            worker_tidy(path, kept_epoch)
+            assert path.is_file(), "a worker never removes the chief's file"
+            tidy_best_weights([chief], [kept_epoch], writer=True)
+        assert path.parent.exists() == left and path.is_file() == left
+
+
 class _EpochWeights(keras.callbacks.Callback):
     """Records the weights after every epoch (before any restore at the end of training)."""
 

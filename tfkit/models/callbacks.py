@@ -87,11 +87,17 @@ def tidy_best_weights(callbacks: list, epochs: list[int], writer: bool = True) -
                 and callback.best_weights is not None:
             kept = callback.best_epoch
     path = Path(best.filepath)
-    if best.saved_epoch == kept and writer:
-        path.unlink(missing_ok=True)
-        best.record.unlink(missing_ok=True)
-        if path.parent.is_dir() and not any(path.parent.iterdir()):
-            path.parent.rmdir()
+    if best.saved_epoch == kept:  # every worker decides alike: they share the metrics
+        if writer:
+            path.unlink(missing_ok=True)
+            best.record.unlink(missing_ok=True)
+        # The other workers' ModelCheckpoint wrote to checkpoints/workertemp_<i> and removed it, but a
+        # slower worker may remove its folder after the chief has looked: whichever process finishes last
+        # finds the folder empty and removes it, so no empty checkpoints/ is left behind.
+        try:
+            path.parent.rmdir()  # only when empty
+        except OSError:
+            pass
     return {"best_epoch": None if best.saved_epoch is None else best.saved_epoch + 1, "kept_epoch": kept + 1,
             "best_weights": str(path) if path.is_file() else None}
 
