@@ -8,11 +8,13 @@ peers' own virtual environment for PyTorch and ONNX Runtime. It needs only numpy
     python _peer_runtime.py RUNTIME MODEL TOKENS.npz --threads 2 --out result.json
     python _peer_runtime.py onnx-export PYTORCH_DIR OUT_DIR        (peers environment: fp32 + int8 ONNX)
 
-RUNTIME is ``litert``, ``torch``, ``torch_int8`` (``torch.ao.quantization.quantize_dynamic``) or ``ort``.
+RUNTIME is ``litert`` (one interpreter, resized per length: tfkit's runner), ``litert_per_length`` (an
+interpreter per length, the runner's old cache, reported beside it), ``torch``, ``torch_int8``
+(``torch.ao.quantization.quantize_dynamic``) or ``ort``.
 Every runtime gets the same token ids (tfkit's tokenizer, cut to the model's max length): batch 1 at each
 sentence's real length, then batches of 32 in file order padded to their longest sentence. A warm-up pass
-over all inputs comes first (LiteRT prepares one interpreter per length; PyTorch and ONNX Runtime warm
-their allocators), then one timed pass.
+over all inputs comes first (LiteRT packs its weights on its first run, and the per-length cache prepares
+its interpreters; PyTorch and ONNX Runtime warm their allocators), then one timed pass.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 START = time.perf_counter()
+PER_LENGTH_INTERPRETERS = 64  # tfkit's runner before: an interpreter per input length (dev has 52 lengths)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -59,7 +62,7 @@ def batches(samples: list[dict[str, np.ndarray]], size: int = 32) -> list[dict[s
     return out
 
 
-def litert(model: str, threads: int):
+def litert(model: str, threads: int, max_interpreters: int = 1):
     # tfkit's runner, without tfkit's package __init__ (which loads TensorFlow): an app has LiteRT only.
     root = Path(__file__).resolve().parents[1] / "tfkit"
     for name, folder in (("tfkit", root), ("tfkit.export", root / "export")):
@@ -68,7 +71,7 @@ def litert(model: str, threads: int):
         sys.modules.setdefault(name, package)
     from tfkit.export.runtime import LiteRTModel
 
-    runner = LiteRTModel(model, num_threads=threads)
+    runner = LiteRTModel(model, num_threads=threads, max_interpreters=max_interpreters)
     names = runner.input_names
     return lambda features: runner({name: features[name].astype(np.int32) for name in names})
 
@@ -116,7 +119,7 @@ def peak_rss_mb() -> float:
 
 
 def versions(runtime: str) -> dict[str, str]:
-    if runtime == "litert":
+    if runtime.startswith("litert"):
         from importlib.metadata import version
 
         return {"ai-edge-litert": version("ai-edge-litert")}
@@ -134,7 +137,9 @@ def measure(runtime: str, model: str, tokens_file: str, threads: int, batch1: bo
     tokens = dict(np.load(tokens_file))
     samples = sentences(tokens)
     loaded = time.perf_counter()
-    run = {"litert": lambda: litert(model, threads), "torch": lambda: torch_runner(model, threads, False),
+    run = {"litert": lambda: litert(model, threads),
+           "litert_per_length": lambda: litert(model, threads, PER_LENGTH_INTERPRETERS),
+           "torch": lambda: torch_runner(model, threads, False),
            "torch_int8": lambda: torch_runner(model, threads, True), "ort": lambda: ort_runner(model, threads)}[runtime]()
     load_seconds = time.perf_counter() - loaded
     result = {"runtime": runtime, "model": model, "threads": threads, "versions": versions(runtime),
@@ -189,7 +194,7 @@ def onnx_export(pytorch_dir: str, out_dir: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runtime", choices=["litert", "torch", "torch_int8", "ort", "onnx-export"])
+    parser.add_argument("runtime", choices=["litert", "litert_per_length", "torch", "torch_int8", "ort", "onnx-export"])
     parser.add_argument("model")
     parser.add_argument("tokens")
     parser.add_argument("--threads", type=int, default=2)

@@ -169,6 +169,16 @@ def test_bucketed_inputs_give_the_exact_result_and_reuse_interpreters(exported, 
     assert len(bucketed._prepared) <= 2
 
 
+def test_one_interpreter_serves_every_length_by_default(exported, classifier):
+    model = LiteRTModel(exported.file("float32"))
+    for text in ["the film was very good and great fun", "good", "the film good", "good"]:
+        enc = classifier.tokenizer([text], return_tensors="np")
+        features = {name: enc[name].astype(np.int32) for name in model.input_names}
+        fresh = LiteRTModel(exported.file("float32"))  # prepared for this length only
+        np.testing.assert_allclose(model(features), fresh(features), atol=1e-6)
+    assert len(model._prepared) == 1  # resized in place, not one interpreter (and thread pool) per length
+
+
 def test_rewritten_serving_graph_computes_the_keras_logits(classifier):
     from tfkit.export.graph import _last_bert_layer
 

@@ -33,19 +33,21 @@ class RuntimeLoadError(TfkitError, RuntimeError):
 class LiteRTModel:
     """A TFLite file on ``ai_edge_litert``'s interpreter, fed inputs of any length.
 
-    Re-preparing an interpreter for a new input shape (resize, allocate, XNNPack
-    set-up) costs about as much as a short sentence's inference, so the model keeps
-    up to ``max_interpreters`` interpreters, one per input shape, least recently used
-    first out. With ``bucket`` (for variants that honour the attention mask) inputs are
-    padded to the next multiple of ``bucket`` tokens, so a handful of shapes serve
-    every length, as an app would do with fixed length buckets.
+    By default one interpreter serves every length, resized when the input shape changes, as an
+    app runs one. Resizing a prepared interpreter costs about 0.1 ms (MiniLM, dynamic int8); a
+    cache of one interpreter per shape (``max_interpreters`` > 1, least recently used first out)
+    measured slower at 2 threads on sentences in their own order (``peers_sst2.json``: the
+    ``*_per_length`` rows), each interpreter bringing its own XNNPack thread pool and its own
+    packed weights. With ``bucket`` (for variants that honour the attention mask) inputs are
+    padded to the next multiple of ``bucket`` tokens, so a handful of shapes serve every length,
+    as an app would do with fixed length buckets.
 
     A file exported with a fixed batch of 1 (the default) is fed a larger batch one row
     at a time, each row cut to its real length (its attention mask).
     """
 
     def __init__(self, path: str | os.PathLike, num_threads: int = 2, bucket: int | None = None,
-                 max_interpreters: int = 64):
+                 max_interpreters: int = 1):
         self.path = Path(path)
         self.num_threads = num_threads
         self.bucket = bucket
