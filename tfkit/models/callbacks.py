@@ -18,6 +18,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -94,10 +95,8 @@ def tidy_best_weights(callbacks: list, epochs: list[int], writer: bool = True) -
         # The other workers' ModelCheckpoint wrote to checkpoints/workertemp_<i> and removed it, but a
         # slower worker may remove its folder after the chief has looked: whichever process finishes last
         # finds the folder empty and removes it, so no empty checkpoints/ is left behind.
-        try:
-            path.parent.rmdir()  # only when empty
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # removes only an empty folder
+            path.parent.rmdir()
     return {"best_epoch": None if best.saved_epoch is None else best.saved_epoch + 1, "kept_epoch": kept + 1,
             "best_weights": str(path) if path.is_file() else None}
 
