@@ -36,9 +36,9 @@ class LiteRTModel:
     By default one interpreter serves every length, resized when the input shape changes, as an
     app runs one. Resizing a prepared interpreter costs about 0.1 ms (MiniLM, dynamic int8); a
     cache of one interpreter per shape (``max_interpreters`` > 1, least recently used first out)
-    measured slower at 2 threads on sentences in their own order (``peers_sst2.json``: the
-    ``*_per_length`` rows), each interpreter bringing its own XNNPack thread pool and its own
-    packed weights. With ``bucket`` (for variants that honour the attention mask) inputs are
+    measured slower on SST-2's validation split, sentences in their own order, at 2 threads
+    (``peers_sst2.json``: the ``*_per_length`` rows), each interpreter bringing its own XNNPack
+    thread pool and its own packed weights. With ``bucket`` (for variants that honour the attention mask) inputs are
     padded to the next multiple of ``bucket`` tokens, so a handful of shapes serve every length,
     as an app would do with fixed length buckets.
 
